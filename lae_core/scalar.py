@@ -1,0 +1,624 @@
+"""The scalar linear autoencoder (m = k = 1) and the reference page's other two-weight modes.
+
+Data x ∈ ℝ, encoder w₁, decoder w₂, product p = w₁w₂ (DESIGN.md, "Scalar case"):
+
+=============  =====================================  ==========================================
+loss           formula (α = 2 is the paper's)          critical sets (α = 2, x ≠ 0)
+=============  =====================================  ==========================================
+unregularized  x²(1 − p)²                              origin; hyperbola p = 1
+product        x²(1 − p)² + λ|p|^α                     origin; hyperbola p = x²/(x² + λ)
+sum            x²(1 − p)² + λ(|w₁|^α + |w₂|^α)          origin; w₁ = w₂ = ±√(1 − λ/x²) while x² > λ
+=============  =====================================  ==========================================
+
+Every formula here is the special case y = x of the *prediction* loss (y − p·x)² plus the same
+regularizer — the reference page's "low-rank prediction" mode — so one set of functions
+(``prediction_loss``, ``prediction_gradient``, ``prediction_hessian``,
+``prediction_critical_sets``) carries the mathematics, and ``loss``, ``gradient``, ``hessian``
+and ``critical_sets`` call it with y = x.
+
+The other modes of the reference page are here too:
+
+- ``tied_loss`` — the tied vector case m = 2, k = 1: W = [w₁, w₂]ᵀ, W₁ = Wᵀ, W₂ = W,
+  X = diag(x, y): ‖X − WWᵀX‖²_F + regularizer.
+- ``alignment_loss`` — weight alignment
+  λ_pred(y − w₁x)² + λ_info(x − w₂w₁x)² + λ_reg(w₁² + w₂²) − 2λ_self·w₁w₂.
+
+Critical sets are *classified from the Hessian* at the set (Morse index = number of negative
+eigenvalues); where the Hessian has a zero eigenvalue the set is marked ``degenerate`` and its
+type is settled by the loss on a small circle around it (higher-order terms decide there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lae_core import _validate as v
+from lae_core._validate import LOSSES
+
+__all__ = [
+    "LOSSES", "CriticalSet",
+    "loss", "gradient", "hessian", "critical_sets",
+    "prediction_loss", "prediction_gradient", "prediction_hessian", "prediction_critical_sets",
+    "tied_loss", "tied_gradient", "tied_hessian", "tied_critical_sets",
+    "alignment_loss", "alignment_gradient", "alignment_hessian", "alignment_critical_sets",
+    "critical_value_sum", "critical_product_level",
+]
+
+#: half-width of the window in which curves of critical points are sampled (|w| ≤ CURVE_LIMIT)
+CURVE_LIMIT = 3.0
+#: samples per curve branch
+CURVE_SAMPLES = 121
+#: bounds on the regularizer's power α (the reference page offers 0.5 … 4)
+ALPHA_RANGE = (0.5, 4.0)
+
+
+@dataclass(frozen=True)
+class CriticalSet:
+    """A connected set of critical points of a two-weight loss.
+
+    Attributes
+    ----------
+    shape : "point" or "curve"
+    points : ndarray (N, 2)
+        (w₁, w₂) of the point (N = 1) or samples along the curve inside |w| ≤ 3.
+    loss : float
+        The loss on the set (constant along a curve of critical points).
+    type : "minimum", "saddle" or "maximum"
+    index : int
+        Morse index: the number of negative Hessian eigenvalues.
+    degenerate : bool
+        True when the Hessian has a zero eigenvalue (always so along a curve).
+    eigenvalues : ndarray (N, 2)
+        Hessian eigenvalues, ascending, at each of ``points``.
+    label : str
+        What the set is, in words: "origin", "hyperbola w₁w₂ = 0.8 (w₁ > 0)", ….
+    """
+
+    shape: str
+    points: np.ndarray
+    loss: float
+    type: str
+    index: int
+    degenerate: bool
+    eigenvalues: np.ndarray
+    label: str
+
+
+# --------------------------------------------------------------------------- validation
+
+def _alpha(alpha) -> float:
+    return v.real("alpha", alpha, minimum=ALPHA_RANGE[0], maximum=ALPHA_RANGE[1])
+
+
+def _weights(w1, w2):
+    w1 = v.array("w1", w1)
+    w2 = v.array("w2", w2)
+    try:
+        np.broadcast_shapes(w1.shape, w2.shape)
+    except ValueError:
+        raise ValueError(f"w1 and w2 must broadcast together; got shapes {w1.shape} and {w2.shape}") from None
+    return w1, w2
+
+
+def _regularizer(kind, w1, w2, p, lam, alpha):
+    """λ|p|^α (product), λ(|w₁|^α + |w₂|^α) (sum), 0 (unregularized)."""
+    if kind == "unregularized" or lam == 0.0:
+        return 0.0
+    if kind == "product":
+        return lam * (p * p if alpha == 2.0 else np.abs(p) ** alpha)
+    if alpha == 2.0:
+        return lam * (w1 * w1 + w2 * w2)
+    return lam * (np.abs(w1) ** alpha + np.abs(w2) ** alpha)
+
+
+def _dpow(w, alpha):
+    """d/dw |w|^α = α|w|^{α−1} sign(w); at w = 0 it is 0 for α > 1 and undefined for α ≤ 1."""
+    if alpha == 2.0:
+        return 2.0 * w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = alpha * np.abs(w) ** (alpha - 1.0) * np.sign(w)
+    return d
+
+
+def _d2pow(w, alpha):
+    """d²/dw² |w|^α = α(α−1)|w|^{α−2}; at w = 0 undefined (infinite) for α < 2."""
+    if alpha == 2.0:
+        return np.full_like(np.asarray(w, dtype=float), 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return alpha * (alpha - 1.0) * np.abs(w) ** (alpha - 2.0)
+
+
+def _refuse_undefined(name, w, alpha, order):
+    """Derivatives of |w|^α at w = 0 exist only for α > order − 1 (α ≥ 2 for the Hessian)."""
+    undefined = (alpha <= 1.0) if order == 1 else (alpha < 2.0)
+    if undefined and np.any(w == 0.0):
+        what = "gradient" if order == 1 else "Hessian"
+        raise ValueError(f"alpha: the {what} of |{name}|^α at {name} = 0 is undefined for α = {alpha:g}")
+
+
+# --------------------------------------------------------------------------- prediction loss
+
+def prediction_loss(kind, w1, w2, x, y, lam, alpha=2.0):
+    """Low-rank prediction loss (y − w₂w₁x)² plus the ``kind`` regularizer.
+
+    Parameters
+    ----------
+    kind : "unregularized", "product" or "sum"
+    w1, w2 : array_like
+        Encoder and decoder weights; they broadcast against each other.
+    x, y : float
+        Input and target (y = x is the autoencoder).
+    lam : float
+        λ ≥ 0.
+    alpha : float
+        Power on the regularizer, 0.5 ≤ α ≤ 4: product λ|w₁w₂|^α, sum λ(|w₁|^α + |w₂|^α).
+
+    Returns
+    -------
+    ndarray of the broadcast shape of w1 and w2 (a 0-d array for scalars).
+
+    Raises
+    ------
+    ValueError
+        naming the argument that is not finite, out of range or of the wrong kind.
+    """
+    kind = v.kind(kind)
+    w1, w2 = _weights(w1, w2)
+    x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    p = w1 * w2
+    r = y - x * p
+    return r * r + _regularizer(kind, w1, w2, p, lam, alpha)
+
+
+def prediction_gradient(kind, w1, w2, x, y, lam, alpha=2.0):
+    """Gradient (∂/∂w₁, ∂/∂w₂) of ``prediction_loss``.
+
+    ∂/∂w₁ = −2x(y − px)·w₂ + R₁, ∂/∂w₂ = −2x(y − px)·w₁ + R₂ with the regularizer's part
+    R = (2λp·w₂, 2λp·w₁) for the product and (2λw₁, 2λw₂) for the sum at α = 2.
+
+    Raises ValueError (naming ``alpha``) where |w|^α has no derivative (w = 0, α ≤ 1).
+    """
+    kind = v.kind(kind)
+    w1, w2 = _weights(w1, w2)
+    x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    p = w1 * w2
+    c = -2.0 * x * (y - x * p)
+    g1, g2 = c * w2, c * w1
+    if kind == "product" and lam:
+        _refuse_undefined("w₁w₂", p, alpha, 1)
+        dp = lam * _dpow(p, alpha)
+        g1, g2 = g1 + dp * w2, g2 + dp * w1
+    elif kind == "sum" and lam:
+        _refuse_undefined("w", np.concatenate([np.ravel(w1), np.ravel(w2)]), alpha, 1)
+        g1, g2 = g1 + lam * _dpow(w1, alpha), g2 + lam * _dpow(w2, alpha)
+    shape = np.broadcast_shapes(w1.shape, w2.shape)
+    return np.broadcast_to(g1, shape).copy(), np.broadcast_to(g2, shape).copy()
+
+
+def prediction_hessian(kind, w1, w2, x, y, lam, alpha=2.0):
+    """Hessian of ``prediction_loss``: an array (..., 2, 2) over the broadcast shape.
+
+    Data term: [[2x²w₂², 4x²p − 2xy], [4x²p − 2xy, 2x²w₁²]]; the product
+    regularizer g(p) = λ|p|^α adds g''(p)·[[w₂², p], [p, w₁²]] + g'(p)·[[0, 1], [1, 0]];
+    the sum adds diag(λα(α−1)|w₁|^{α−2}, λα(α−1)|w₂|^{α−2}).
+
+    Raises ValueError (naming ``alpha``) where the Hessian of |w|^α is undefined (w = 0, α < 2).
+    """
+    kind = v.kind(kind)
+    w1, w2 = _weights(w1, w2)
+    x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    w1, w2 = np.broadcast_arrays(w1, w2)
+    p = w1 * w2
+    # d/dw₁ of −2x(y − px)w₂ is 2x²w₂²; the mixed one is −2x(y − px) + 2x²p.
+    h11 = 2.0 * x * x * w2 * w2
+    h22 = 2.0 * x * x * w1 * w1
+    h12 = -2.0 * x * (y - x * p) + 2.0 * x * x * p
+    if kind == "product" and lam:
+        _refuse_undefined("w₁w₂", p, alpha, 2)
+        d1, d2 = lam * _dpow(p, alpha), lam * _d2pow(p, alpha)
+        h11, h22, h12 = h11 + d2 * w2 * w2, h22 + d2 * w1 * w1, h12 + d2 * p + d1
+    elif kind == "sum" and lam:
+        _refuse_undefined("w", np.concatenate([np.ravel(w1), np.ravel(w2)]), alpha, 2)
+        h11, h22 = h11 + lam * _d2pow(w1, alpha), h22 + lam * _d2pow(w2, alpha)
+    return np.stack([np.stack([h11, h12], -1), np.stack([h12, h22], -1)], -2)
+
+
+def _roots(h, lo, hi, samples=2049):
+    """All sign changes of the vectorised function h on (lo, hi], refined by bisection."""
+    t = np.linspace(lo, hi, samples)[1:]
+    f = h(t)
+    idx = np.flatnonzero(np.sign(f[:-1]) * np.sign(f[1:]) < 0)
+    roots = [t[i] for i in np.flatnonzero(f == 0.0)]
+    a, b = t[idx], t[idx + 1]
+    fa = f[idx]
+    for _ in range(80):
+        m = 0.5 * (a + b)
+        fm = h(m)
+        left = np.sign(fm) == np.sign(fa)
+        a, fa = np.where(left, m, a), np.where(left, fm, fa)
+        b = np.where(left, b, m)
+    return sorted(list(0.5 * (a + b)) + roots)
+
+
+def _hyperbola(c, limit=CURVE_LIMIT, samples=CURVE_SAMPLES):
+    """Samples of both branches of w₁w₂ = c (c ≠ 0) inside |w| ≤ limit, as two (N, 2) arrays.
+
+    The parameter is the log-ratio s: w₁ = √|c|·eˢ, w₂ = sign(c)·√|c|·e⁻ˢ, which spaces
+    samples evenly along the curve's asymptotes.
+    """
+    r = np.sqrt(abs(c))
+    s_max = max(np.log(limit / r), 0.0)
+    s = np.linspace(-s_max, s_max, samples if s_max > 0 else 1)
+    a, b = r * np.exp(s), np.sign(c) * r * np.exp(-s)
+    branch = np.column_stack([a, b])
+    return branch, -branch
+
+
+def _classify(shape, points, loss_fn, hess_fn, label):
+    """Build a CriticalSet, reading type and index off the Hessian at every sample point.
+
+    A Hessian eigenvalue counts as zero when |μ| ≤ 1e-8·(1 + max|μ|): the closed-form points
+    are exact to a few ulps, so round-off in the eigenvalues is ~1e-15 relative, while a true
+    zero (a flat direction along a curve, or a bifurcation) is exactly zero.  Where a zero
+    eigenvalue leaves the type open, the loss on a circle of radius 1e-3 around the first point
+    decides it (e.g. the sum loss's origin at λ = x², a degenerate minimum: x² + x²w⁴ along
+    the diagonal).
+    """
+    points = np.atleast_2d(np.asarray(points, dtype=float))
+    eig = np.linalg.eigvalsh(hess_fn(points[:, 0], points[:, 1]))
+    tol = 1e-8 * (1.0 + np.abs(eig).max())
+    neg, zero = eig < -tol, np.abs(eig) <= tol
+    index = int(neg.sum(axis=1).max())
+    degenerate = bool(zero.any())
+    f0 = float(loss_fn(points[0, 0], points[0, 1]))
+    if (neg.any(axis=1) & (eig > tol).any(axis=1)).any():
+        kind_ = "saddle"
+    elif not degenerate:
+        kind_ = "minimum" if index == 0 else "maximum"
+    else:
+        theta = np.linspace(0.0, 2.0 * np.pi, 72, endpoint=False)
+        ring = loss_fn(points[0, 0] + 1e-3 * np.cos(theta), points[0, 1] + 1e-3 * np.sin(theta)) - f0
+        slack = 1e-13 * (1.0 + abs(f0))
+        if (ring >= -slack).all():
+            kind_ = "minimum"
+        elif (ring <= slack).all():
+            kind_ = "maximum"
+        else:
+            kind_ = "saddle"
+    return CriticalSet(shape=shape, points=points, loss=f0, type=kind_, index=index,
+                       degenerate=degenerate, eigenvalues=eig, label=label)
+
+
+def _fmt(z: float) -> str:
+    return f"{z:.3g}".replace("-", "−")
+
+
+def prediction_critical_sets(kind, x, y, lam, alpha=2.0):
+    """Every critical set of ``prediction_loss`` for the given x, y, λ, α.
+
+    With a = |xy|:
+
+    - unregularized (or λ = 0): origin; hyperbola p = y/x.
+    - product: origin; hyperbola p = xy/(x² + λ) at α = 2 (in general the root q ∈ (0, a/x²)
+      of 2(a − x²q) = λα·q^{α−1}, with p = sign(xy)·q).
+    - sum: origin; w₁ = ±t, w₂ = ±sign(xy)·t with t² = (a − λ)/x² while a > λ at α = 2 (in
+      general the roots t of 2(a − x²t²) = λα·t^{α−2}). The stationarity equations force
+      |w₁| = |w₂| when λ > 0, so no other points exist.
+
+    Degenerate data:
+
+    - x = 0 (or y = 0 with λ = 0, which leaves x²p² ≥ 0 with its minima on both axes):
+      with x = 0 the data term is the constant y², so the *unregularized* loss is flat and every
+      point is critical — the function returns an empty list, as no set is isolated; the
+      product loss λ|p|^α has its minima on both axes (two curves through the origin), and the
+      sum loss has the origin as its only critical point.
+    - For α < 2 the Hessian at the origin (and on the axes, for the product) is undefined:
+      those points are left out (the page says so); the other sets are listed.
+
+    Returns
+    -------
+    list of CriticalSet, origin first.
+    """
+    kind = v.kind(kind)
+    x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    reg = kind if lam > 0 else "unregularized"
+
+    def f(a, b):
+        return prediction_loss(kind, a, b, x, y, lam, alpha)
+
+    def hess(a, b):
+        return prediction_hessian(kind, a, b, x, y, lam, alpha)
+
+    def axes(label):
+        t = np.linspace(-CURVE_LIMIT, CURVE_LIMIT, CURVE_SAMPLES)
+        z = np.zeros_like(t)
+        return [_classify("curve", np.column_stack([t, z]), f, hess, f"{label} w₂ = 0"),
+                _classify("curve", np.column_stack([z, t]), f, hess, f"{label} w₁ = 0")]
+
+    out = []
+    a = abs(x * y)
+    if x == 0.0:
+        if reg == "unregularized":
+            return []  # flat: every point is critical (see docstring)
+        if reg == "product":
+            return axes("axis") if alpha >= 2 else []
+        return [_classify("point", [[0.0, 0.0]], f, hess, "origin")] if alpha >= 2 else []
+    if y == 0.0 and reg != "sum":
+        # x²p² (+ λ|p|^α) ≥ 0 vanishes exactly on both axes: a cross of degenerate minima.
+        return axes("axis") if reg == "unregularized" or alpha >= 2 else []
+    if alpha >= 2.0 or reg == "unregularized":
+        out.append(_classify("point", [[0.0, 0.0]], f, hess, "origin"))
+
+    if reg == "unregularized":
+        levels = [y / x]
+    elif reg == "product":
+        if alpha == 2.0:
+            levels = [x * y / (x * x + lam)]
+        else:
+            levels = [np.sign(x * y) * q for q in
+                      _roots(lambda q: 2 * (a - x * x * q) - lam * alpha * q ** (alpha - 1), 0.0, a / (x * x))]
+        levels = [c for c in levels if c != 0.0]
+    else:
+        levels = []
+        if alpha == 2.0:
+            ts = [np.sqrt((a - lam) / (x * x))] if a > lam else []
+        else:
+            ts = _roots(lambda t: 2 * (a - x * x * t * t) - lam * alpha * t ** (alpha - 2), 0.0, np.sqrt(a) / abs(x))
+        s = np.sign(x * y) if y != 0 else 1.0
+        for t in ts:
+            if t > 0:
+                for sign in (1.0, -1.0):
+                    pt = [sign * t, sign * s * t]
+                    out.append(_classify("point", [pt], f, hess, f"({_fmt(pt[0])}, {_fmt(pt[1])})"))
+        return out
+
+    for c in levels:
+        for branch, side in zip(_hyperbola(c), ("w₁ > 0", "w₁ < 0")):
+            out.append(_classify("curve", branch, f, hess, f"hyperbola w₁w₂ = {_fmt(c)} ({side})"))
+    return out
+
+
+# --------------------------------------------------------------------------- the autoencoder (y = x)
+
+def loss(kind, w1, w2, x, lam, alpha=2.0):
+    """Scalar LAE loss: x²(1 − w₁w₂)² plus λ|w₁w₂|^α (product) or λ(|w₁|^α + |w₂|^α) (sum).
+
+    Broadcasts w1 against w2; see ``prediction_loss`` (this is y = x) for parameters and errors.
+    """
+    return prediction_loss(kind, w1, w2, x, x, lam, alpha)
+
+
+def gradient(kind, w1, w2, x, lam, alpha=2.0):
+    """(∂L/∂w₁, ∂L/∂w₂) of the scalar loss; e.g. sum at α = 2:
+    (−2x²(1 − p)w₂ + 2λw₁, −2x²(1 − p)w₁ + 2λw₂)."""
+    return prediction_gradient(kind, w1, w2, x, x, lam, alpha)
+
+
+def hessian(kind, w1, w2, x, lam, alpha=2.0):
+    """Hessian of the scalar loss, shape (..., 2, 2); e.g. sum at α = 2:
+    [[2x²w₂² + 2λ, 2x²(2p − 1)], [2x²(2p − 1), 2x²w₁² + 2λ]]."""
+    return prediction_hessian(kind, w1, w2, x, x, lam, alpha)
+
+
+def critical_sets(kind, x, lam, alpha=2.0):
+    """Every critical set of the scalar loss (DESIGN.md: origin plus a hyperbola or two points).
+
+    - unregularized: origin (saddle, eigenvalues ±2x²) and the hyperbola w₁w₂ = 1 (two
+      branches of degenerate minima).
+    - product: origin (a saddle for every λ: its Hessian is [[0, −2x²], [−2x², 0]]) and the
+      hyperbola w₁w₂ = x²/(x² + λ) (two branches of degenerate minima).
+    - sum: origin, and w₁ = w₂ = ±√(1 − λ/x²) only while x² > λ; at λ = x² they merge into the
+      origin (a pitchfork), which turns from a saddle into a minimum.
+
+    x = 0: the unregularized loss (and any loss at λ = 0) is identically 0, so every point is
+    critical and the list is empty; the product loss λ|p|^α has minima on both axes (two
+    curves); the sum loss has the origin only. Both signs of x give the same sets.
+    """
+    return prediction_critical_sets(kind, x, x, lam, alpha)
+
+
+def critical_value_sum(x, lam):
+    """The sum loss's nonzero critical weight on the diagonal: √(1 − λ/x²), or 0 when x² ≤ λ."""
+    x, lam = v.real("x", x), v.lam(lam)
+    return float(np.sqrt(1.0 - lam / (x * x))) if x * x > lam else 0.0
+
+
+def critical_product_level(x, lam):
+    """The product loss's hyperbola level w₁w₂ = x²/(x² + λ) (returned as 0 when x = λ = 0)."""
+    x, lam = v.real("x", x), v.lam(lam)
+    return x * x / (x * x + lam) if x * x + lam > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- tied vector case
+
+def tied_loss(kind, w1, w2, x, y, lam, alpha=2.0):
+    """Tied vector case m = 2, k = 1: W = [w₁, w₂]ᵀ, W₁ = Wᵀ, W₂ = W, X = diag(x, y).
+
+    ‖X − WWᵀX‖²_F = x²(1 − w₁²)² + y²(1 − w₂²)² + w₁²w₂²(x² + y²), plus
+    product: λ Σᵢⱼ |(WWᵀ)ᵢⱼ|^α = λ(|w₁|^{2α} + 2|w₁w₂|^α + |w₂|^{2α}) (λ(w₁² + w₂²)² at α = 2),
+    sum: λ(‖W₁‖^α_α + ‖W₂‖^α_α) = 2λ(|w₁|^α + |w₂|^α).
+
+    (The authors' three.js page leaves out the cross term w₁²w₂²(x² + y²) of the
+    reconstruction error; this is the full Frobenius norm.)
+    """
+    kind = v.kind(kind)
+    w1, w2 = _weights(w1, w2)
+    x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    a, b = w1 * w1, w2 * w2
+    out = x * x * (1 - a) ** 2 + y * y * (1 - b) ** 2 + a * b * (x * x + y * y)
+    if kind == "product" and lam:
+        out = out + lam * ((a + b) ** 2 if alpha == 2.0
+                           else a ** alpha + 2 * np.abs(w1 * w2) ** alpha + b ** alpha)
+    elif kind == "sum" and lam:
+        out = out + 2 * lam * (a + b if alpha == 2.0 else np.abs(w1) ** alpha + np.abs(w2) ** alpha)
+    return out
+
+
+def _tied_derivatives(kind, w1, w2, x, y, lam):
+    """∂f/∂a, ∂f/∂b, ∂²f/∂a², ∂²f/∂a∂b, ∂²f/∂b² of the tied loss as f(a = w₁², b = w₂²), α = 2."""
+    a, b = w1 * w1, w2 * w2
+    s = x * x + y * y
+    fa = -2 * x * x * (1 - a) + b * s
+    fb = -2 * y * y * (1 - b) + a * s
+    faa, fab, fbb = 2 * x * x + 0 * a, s + 0 * a, 2 * y * y + 0 * a
+    if kind == "product" and lam:
+        fa, fb = fa + 2 * lam * (a + b), fb + 2 * lam * (a + b)
+        faa, fab, fbb = faa + 2 * lam, fab + 2 * lam, fbb + 2 * lam
+    elif kind == "sum" and lam:
+        fa, fb = fa + 2 * lam, fb + 2 * lam
+    return fa, fb, faa, fab, fbb
+
+
+def tied_gradient(kind, w1, w2, x, y, lam):
+    """Gradient of ``tied_loss`` at α = 2: (2w₁·∂f/∂a, 2w₂·∂f/∂b) with a = w₁², b = w₂²."""
+    kind = v.kind(kind)
+    w1, w2 = np.broadcast_arrays(*_weights(w1, w2))
+    x, y, lam = v.real("x", x), v.real("y", y), v.lam(lam)
+    fa, fb, *_ = _tied_derivatives(kind, w1, w2, x, y, lam)
+    return 2 * w1 * fa, 2 * w2 * fb
+
+
+def tied_hessian(kind, w1, w2, x, y, lam):
+    """Hessian of ``tied_loss`` at α = 2, shape (..., 2, 2):
+    [[2f_a + 4w₁²f_aa, 4w₁w₂f_ab], [4w₁w₂f_ab, 2f_b + 4w₂²f_bb]]."""
+    kind = v.kind(kind)
+    w1, w2 = np.broadcast_arrays(*_weights(w1, w2))
+    x, y, lam = v.real("x", x), v.real("y", y), v.lam(lam)
+    fa, fb, faa, fab, fbb = _tied_derivatives(kind, w1, w2, x, y, lam)
+    h11 = 2 * fa + 4 * w1 * w1 * faa
+    h22 = 2 * fb + 4 * w2 * w2 * fbb
+    h12 = 4 * w1 * w2 * fab
+    return np.stack([np.stack([h11, h12], -1), np.stack([h12, h22], -1)], -2)
+
+
+def tied_critical_sets(kind, x, y, lam):
+    """Critical sets of the tied vector loss at α = 2.
+
+    ∇ = (2w₁f_a, 2w₂f_b): each weight is 0 or zeroes its partial derivative. Both nonzero
+    needs f_a = f_b = 0, a linear system in (a, b) whose determinant is −(x² − y²)² and whose
+    solution has a and b of opposite signs — no real point unless x² = y², where the loss
+    depends on w₁² + w₂² only and the critical set is a circle. So the critical sets are the
+    origin, (±√a*, 0) and (0, ±√b*) with a* the level for x (1; x²/(x² + λ); 1 − λ/x² while
+    x² > λ) and b* the same for y — the Table 1 points with I = {1} and I = {2} — or, when
+    x² = y², the origin and the circle of radius √a*. A zero x (or y) leaves its axis out.
+    """
+    kind = v.kind(kind)
+    x, y, lam = v.real("x", x), v.real("y", y), v.lam(lam)
+
+    def f(a, b):
+        return tied_loss(kind, a, b, x, y, lam)
+
+    def hess(a, b):
+        return tied_hessian(kind, a, b, x, y, lam)
+
+    def level(z):
+        if z == 0.0:
+            return None
+        if kind == "unregularized" or lam == 0:
+            return 1.0
+        if kind == "product":
+            return z * z / (z * z + lam)
+        return 1.0 - lam / (z * z) if z * z > lam else None
+
+    out = [_classify("point", [[0.0, 0.0]], f, hess, "origin")]
+    ax, ay = level(x), level(y)
+    if x * x == y * y and ax is not None:
+        theta = np.linspace(0.0, 2.0 * np.pi, 2 * CURVE_SAMPLES)
+        circle = np.sqrt(ax) * np.column_stack([np.cos(theta), np.sin(theta)])
+        out.append(_classify("curve", circle, f, hess, f"circle w₁² + w₂² = {_fmt(ax)}"))
+        return out
+    for lev, axis in ((ax, 0), (ay, 1)):
+        if lev is None:
+            continue
+        for sign in (1.0, -1.0):
+            pt = [0.0, 0.0]
+            pt[axis] = sign * np.sqrt(lev)
+            out.append(_classify("point", [pt], f, hess, f"({_fmt(pt[0])}, {_fmt(pt[1])})"))
+    return out
+
+
+# --------------------------------------------------------------------------- weight alignment
+
+def _alignment_args(x, y, lam_pred, lam_info, lam_reg, lam_self):
+    return (v.real("x", x), v.real("y", y), v.lam(lam_pred, "lam_pred"), v.lam(lam_info, "lam_info"),
+            v.lam(lam_reg, "lam_reg"), v.real("lam_self", lam_self))
+
+
+def alignment_loss(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
+    """Weight alignment: λ_pred(y − w₁x)² + λ_info(x − w₂w₁x)² + λ_reg(w₁² + w₂²) − 2λ_self·w₁w₂.
+
+    w₁ predicts y from x, w₂ decodes x back from w₁x, λ_self rewards w₁ and w₂ for agreeing.
+    λ_pred, λ_info, λ_reg ≥ 0; λ_self any real. Broadcasts w1 against w2.
+    """
+    w1, w2 = _weights(w1, w2)
+    x, y, a, b, c, d = _alignment_args(x, y, lam_pred, lam_info, lam_reg, lam_self)
+    return a * (y - w1 * x) ** 2 + b * (x - w2 * w1 * x) ** 2 + c * (w1 * w1 + w2 * w2) - 2 * d * w1 * w2
+
+
+def alignment_gradient(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
+    """Gradient of ``alignment_loss``:
+    ∂/∂w₁ = −2λ_pred·x(y − w₁x) − 2λ_info·x²w₂(1 − p) + 2λ_reg·w₁ − 2λ_self·w₂,
+    ∂/∂w₂ = −2λ_info·x²w₁(1 − p) + 2λ_reg·w₂ − 2λ_self·w₁."""
+    w1, w2 = np.broadcast_arrays(*_weights(w1, w2))
+    x, y, a, b, c, d = _alignment_args(x, y, lam_pred, lam_info, lam_reg, lam_self)
+    q = 1 - w1 * w2
+    return (-2 * a * x * (y - w1 * x) - 2 * b * x * x * w2 * q + 2 * c * w1 - 2 * d * w2,
+            -2 * b * x * x * w1 * q + 2 * c * w2 - 2 * d * w1)
+
+
+def alignment_hessian(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
+    """Hessian of ``alignment_loss``, shape (..., 2, 2):
+    [[2λ_pred·x² + 2λ_info·x²w₂² + 2λ_reg, 2λ_info·x²(2p − 1) − 2λ_self],
+     [·, 2λ_info·x²w₁² + 2λ_reg]]."""
+    w1, w2 = np.broadcast_arrays(*_weights(w1, w2))
+    x, y, a, b, c, d = _alignment_args(x, y, lam_pred, lam_info, lam_reg, lam_self)
+    h11 = 2 * a * x * x + 2 * b * x * x * w2 * w2 + 2 * c
+    h22 = 2 * b * x * x * w1 * w1 + 2 * c
+    h12 = 2 * b * x * x * (2 * w1 * w2 - 1) - 2 * d
+    return np.stack([np.stack([h11, h12], -1), np.stack([h12, h22], -1)], -2)
+
+
+def alignment_critical_sets(x, y, lam_pred, lam_info, lam_reg, lam_self, limit=10.0):
+    """Isolated critical points of ``alignment_loss`` with |w₁| ≤ limit.
+
+    ∂/∂w₂ = 0 gives w₂ = w₁·(λ_info·x² + λ_self)/(λ_reg + λ_info·x²w₁²) wherever the
+    denominator is nonzero; substituting turns ∂/∂w₁ = 0 into one equation in w₁, whose roots
+    are found by sign changes on a fine grid and bisection. Where the denominator vanishes
+    (λ_reg = 0 at w₁ = 0) the point (0, −λ_pred·xy/(λ_info·x² + λ_self)) is checked directly.
+    Each candidate is kept only if the gradient vanishes there; a family of critical points
+    (e.g. x = 0, where the loss no longer depends on w₂ when λ_reg = λ_self = 0) is not listed.
+    """
+    x, y, a, b, c, d = _alignment_args(x, y, lam_pred, lam_info, lam_reg, lam_self)
+    limit = v.real("limit", limit, minimum=0.0, strict=True)
+    e = b * x * x + d
+    args = (x, y, a, b, c, d)
+
+    def w2_of(w1):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return w1 * e / (c + b * x * x * w1 * w1)
+
+    def h(w1):
+        w2 = w2_of(w1)
+        bad = ~np.isfinite(w2)  # the pole of w₂(w₁): no sign information there
+        return np.where(bad, np.nan, alignment_gradient(w1, np.where(bad, 0.0, w2), *args)[0])
+
+    cands = [(t, float(w2_of(t))) for t in _roots(h, -limit, limit, samples=8193) if np.isfinite(w2_of(t))]
+    if c == 0.0 and e != 0.0:
+        cands.append((0.0, -a * x * y / e))
+    if c != 0.0:
+        cands.append((0.0, 0.0))  # w₂(0) = 0; kept below only if ∂/∂w₁ vanishes there too
+    out, seen = [], []
+    scale = 1.0 + a * x * x + b * x * x + c + abs(d) + abs(a * x * y)
+    for pt in cands:
+        g = np.hypot(*alignment_gradient(pt[0], pt[1], *args))
+        if g > 1e-7 * scale * (1 + np.hypot(*pt) ** 3):
+            continue
+        if any(np.hypot(pt[0] - q[0], pt[1] - q[1]) < 1e-6 for q in seen):
+            continue
+        seen.append(pt)
+        out.append(_classify("point", [pt], lambda s, t: alignment_loss(s, t, *args),
+                             lambda s, t: alignment_hessian(s, t, *args),
+                             f"({_fmt(pt[0])}, {_fmt(pt[1])})"))
+    return out
