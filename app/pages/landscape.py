@@ -1,0 +1,274 @@
+"""The Landscape page: the scalar losses L, L_π, L_σ side by side, their critical sets computed
+and classified live, the λ-bifurcation, the formulas with current numbers, a 3-D view, and the
+reference page's other modes (α power, tied vector case, low-rank prediction, weight alignment).
+
+State lives in ``LandscapeState`` (a ``param.Parameterized``; its parameters carry bounds and
+labels, so the widgets draw themselves); ``LandscapeState.panels()`` turns the state into the
+numbers the plots show, by calling ``lae_core.scalar`` — this module computes no formula itself.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import panel as pn
+import param
+
+from app import plots, shell
+from lae_core import scalar
+
+KIND_TITLES = {"unregularized": "L (unregularized)", "product": "L_π (product)", "sum": "L_σ (sum)"}
+MODES = {
+    "paper": "The paper's three losses",
+    "alpha": "Power α on the regularizer",
+    "tied": "Tied vector case (m = 2, k = 1)",
+    "prediction": "Low-rank prediction (y − w₂w₁x)²",
+    "alignment": "Weight alignment",
+}
+EXTENT, N = 2.0, 200
+LAM_GRID = np.linspace(0.0, 4.0, 81)
+PLURAL = {"minimum": "minima", "saddle": "saddles", "maximum": "maxima"}
+
+
+def _num(z: float, digits: int = 2) -> str:
+    text = f"{z:.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def describe(name: str, sets) -> str:
+    """One line a visitor can read: "sum: 3 critical points — saddle (0.00, 0.00), …"."""
+    points = [s for s in sets if s.shape == "point"]
+    curves = [s for s in sets if s.shape == "curve"]
+    head = f"{len(points)} critical point{'s' if len(points) != 1 else ''}"
+    if curves:
+        head += f" and {len(curves)} curve{'s' if len(curves) != 1 else ''} of critical points"
+    if not sets:
+        return f"{name}: the loss is flat here — every point is critical (x = 0)"
+    parts = [f"{s.type}{' (degenerate)' if s.degenerate else ''} ({_num(s.points[0, 0])}, {_num(s.points[0, 1])})"
+             for s in points]
+    parts += [f"{PLURAL[s.type]} along the {s.label}" for s in curves]
+    return f"{name}: {head} — " + ", ".join(parts)
+
+
+@dataclass
+class Panel:
+    """What one surface shows: title, loss grid, critical sets, formula (LaTeX), summary."""
+
+    key: str
+    title: str
+    z: np.ndarray
+    sets: list
+    formula: str
+    summary: str
+
+
+class LandscapeState(param.Parameterized):
+    """Everything the page shows is a function of these parameters (and they are the URL)."""
+
+    mode = param.Selector(default="paper", objects=list(MODES), doc="Which landscape to show.")
+    lam = param.Number(default=0.5, bounds=(0.0, 4.0), step=0.01, label="λ",
+                       doc="Regularization strength λ ≥ 0.")
+    x = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.01, label="x", doc="The data point x.")
+    y = param.Number(default=0.7, bounds=(0.0, 2.0), step=0.01, label="y",
+                     doc="Second data value (tied case) or the target (prediction).")
+    alpha = param.Number(default=2.0, bounds=(0.5, 4.0), step=0.05, label="α",
+                         doc="Power on the regularizer.")
+    lam_pred = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.01, label="λ_pred")
+    lam_info = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.01, label="λ_info")
+    lam_reg = param.Number(default=0.2, bounds=(0.0, 2.0), step=0.01, label="λ_reg")
+    lam_self = param.Number(default=0.1, bounds=(-1.0, 1.0), step=0.01, label="λ_self")
+    log_color = param.Boolean(default=False, label="Log colour scale")
+    view3d = param.Selector(default="sum", objects=list(scalar.LOSSES), label="3-D surface of")
+
+    URL_PARAMS = ["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self",
+                  "log_color", "view3d"]
+
+    # ---------------------------------------------------------------- state → numbers
+    def grid(self):
+        w = np.linspace(-EXTENT, EXTENT, N)
+        return w[None, :], w[:, None]
+
+    def loss_grid(self, kind: str, w1, w2):
+        m = self.mode
+        if m in ("paper", "alpha"):
+            return scalar.loss(kind, w1, w2, self.x, self.lam, alpha=self.alpha if m == "alpha" else 2.0)
+        if m == "tied":
+            return scalar.tied_loss(kind, w1, w2, self.x, self.y, self.lam)
+        if m == "prediction":
+            return scalar.prediction_loss(kind, w1, w2, self.x, self.y, self.lam)
+        return scalar.alignment_loss(w1, w2, self.x, self.y, self.lam_pred, self.lam_info,
+                                     self.lam_reg, self.lam_self)
+
+    def sets(self, kind: str, lam: float | None = None):
+        lam = self.lam if lam is None else lam
+        m = self.mode
+        if m in ("paper", "alpha"):
+            return scalar.critical_sets(kind, self.x, lam, alpha=self.alpha if m == "alpha" else 2.0)
+        if m == "tied":
+            return scalar.tied_critical_sets(kind, self.x, self.y, lam)
+        if m == "prediction":
+            return scalar.prediction_critical_sets(kind, self.x, self.y, lam)
+        return scalar.alignment_critical_sets(self.x, self.y, self.lam_pred, self.lam_info,
+                                              self.lam_reg, self.lam_self)
+
+    def kinds(self):
+        return ["alignment"] if self.mode == "alignment" else list(scalar.LOSSES)
+
+    def formula(self, kind: str) -> str:
+        x2, lam, m = self.x ** 2, self.lam, self.mode
+        if m == "paper":
+            if kind == "unregularized":
+                return (rf"$L = x^2(1-w_1w_2)^2 = {x2:.3g}\,(1-w_1w_2)^2$; minima on $w_1w_2 = 1$")
+            if kind == "product":
+                level = scalar.critical_product_level(self.x, lam)
+                return (rf"$L_\pi = x^2(1-w_1w_2)^2 + \lambda (w_1w_2)^2$; minima on "
+                        rf"$w_1w_2 = \frac{{x^2}}{{x^2+\lambda}} = \frac{{{x2:.3g}}}{{{x2 + lam:.3g}}} = {level:.3g}$")
+            w = scalar.critical_value_sum(self.x, lam)
+            tail = (rf"$= \pm {w:.3g}$" if x2 > lam else rf"— none, since $\lambda = {lam:.3g} \geq x^2 = {x2:.3g}$")
+            return (r"$L_\sigma = x^2(1-w_1w_2)^2 + \lambda(w_1^2+w_2^2)$; minima at "
+                    rf"$w_1 = w_2 = \pm\sqrt{{1-\lambda/x^2}}$ {tail}")
+        if m == "alpha":
+            reg = {"unregularized": "", "product": r" + \lambda|w_1w_2|^\alpha",
+                   "sum": r" + \lambda(|w_1|^\alpha+|w_2|^\alpha)"}[kind]
+            return rf"$x^2(1-w_1w_2)^2{reg}$ with $x = {self.x:.3g},\ \lambda = {lam:.3g},\ \alpha = {self.alpha:.3g}$"
+        if m == "tied":
+            reg = {"unregularized": "", "product": r" + \lambda\|WW^\top\|_F^2",
+                   "sum": r" + 2\lambda\|W\|^2"}[kind]
+            return (rf"$\|X - WW^\top X\|_F^2{reg}$, $W = [w_1, w_2]^\top$, "
+                    rf"$X = \mathrm{{diag}}({self.x:.3g}, {self.y:.3g})$, $\lambda = {lam:.3g}$")
+        if m == "prediction":
+            reg = {"unregularized": "", "product": r" + \lambda(w_1w_2)^2", "sum": r" + \lambda(w_1^2+w_2^2)"}[kind]
+            return rf"$(y - w_2w_1x)^2{reg}$ with $x = {self.x:.3g},\ y = {self.y:.3g},\ \lambda = {lam:.3g}$"
+        return (r"$\lambda_{pred}(y-w_1x)^2 + \lambda_{info}(x-w_2w_1x)^2 + \lambda_{reg}(w_1^2+w_2^2) "
+                r"- 2\lambda_{self}w_1w_2$ with "
+                rf"$({self.lam_pred:.3g}, {self.lam_info:.3g}, {self.lam_reg:.3g}, {self.lam_self:.3g})$")
+
+    def panels(self) -> list[Panel]:
+        w1, w2 = self.grid()
+        out = []
+        for kind in self.kinds():
+            sets = self.sets(kind)
+            name = "alignment" if kind == "alignment" else kind
+            out.append(Panel(kind, KIND_TITLES.get(kind, "Weight alignment loss"), self.loss_grid(kind, w1, w2),
+                             sets, self.formula(kind), describe(name, sets)))
+        return out
+
+    def bifurcation_rows(self):
+        """(λ, w, type) of the sum loss's critical points over LAM_GRID — computed, not drawn
+        from a formula — and the product loss's hyperbola level as a dashed guide (α = 2)."""
+        if self.mode == "alignment":
+            return [], []
+        rows = []
+        for lam in LAM_GRID:
+            for s in self.sets("sum", lam):
+                if s.shape == "point":
+                    px, py = s.points[0]
+                    w = px if px != 0 or self.mode != "tied" else py
+                    rows.append((lam, float(w), s.type))
+        lines = []
+        if self.mode == "paper" and self.x > 0:
+            levels = [scalar.critical_product_level(self.x, lam) for lam in LAM_GRID]
+            lines.append((LAM_GRID, np.sqrt(levels), "#1f77b4", "product: √(x²/(x²+λ))"))
+            lines.append((LAM_GRID, -np.sqrt(levels), "#1f77b4", "product: −√(x²/(x²+λ))"))
+        return rows, lines
+
+
+class LandscapePage(shell.Page):
+    """Lays out ``LandscapeState`` and keeps the plots in step with it."""
+
+    slug, title = "landscape", "Landscape"
+    state_class = LandscapeState
+
+    def build(self):
+        st = self.state
+        x_range = plots.Range1d(-EXTENT, EXTENT, bounds=(-EXTENT, EXTENT))
+        y_range = plots.Range1d(-EXTENT, EXTENT, bounds=(-EXTENT, EXTENT))
+        self.surfaces = {kind: plots.SurfacePlot(KIND_TITLES[kind], EXTENT, N, x_range=x_range, y_range=y_range)
+                         for kind in scalar.LOSSES}
+        self.surfaces["alignment"] = plots.SurfacePlot("Weight alignment loss", EXTENT, N,
+                                                       x_range=x_range, y_range=y_range)
+        self.summaries = {k: pn.pane.HTML("", css_classes=["summary", f"summary-{k}"], sizing_mode="stretch_width",
+                                          styles={"font-size": "13px"})
+                          for k in self.surfaces}
+        self.formulas = {k: pn.pane.LaTeX("", css_classes=["formula", f"formula-{k}"], styles={"font-size": "14px"})
+                         for k in self.surfaces}
+        self.columns = {k: pn.Column(pn.pane.Bokeh(self.surfaces[k].figure), self.formulas[k], self.summaries[k],
+                                     width=350, css_classes=[f"surface-{k}"])
+                        for k in self.surfaces}
+        self.bifurcation = plots.BifurcationPlot("L_σ: critical points against λ (pitchfork at λ = x²)", 4.0)
+        self.plot3d = pn.pane.Plotly(None, height=420, sizing_mode="stretch_width", visible=False)
+        self.show3d = pn.widgets.Toggle(label="Show the 3-D surface", value=False, css_classes=["show-3d"])
+        self.show3d.param.watch(lambda e: self.redraw(("view3d",)), "value")
+
+        widgets = {name: shell.LiveFloatSlider for name in
+                   ("lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self")}
+        self.controls = pn.Param(st, parameters=["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info",
+                                                 "lam_reg", "lam_self", "log_color"],
+                                 widgets=dict(widgets, mode=pn.widgets.Select), show_name=False,
+                                 sizing_mode="stretch_width")
+        self.set_visibility()
+        main = pn.Column(
+            pn.Row(*self.columns.values()),
+            pn.pane.Str(plots.LEGEND, styles={"font-size": "12px", "color": "#555"}),
+            pn.Row(pn.pane.Bokeh(self.bifurcation.figure),
+                   pn.Column(pn.pane.Markdown(
+                       "**What to look for.** Drag λ past x²: the sum loss's two minima slide into the "
+                       "origin and vanish (a pitchfork), while the product loss's hyperbola of minima "
+                       "only shrinks towards the origin. Critical points are found from the formulas and "
+                       "classified from the Hessian here, live; hover over a marker for its eigenvalues.",
+                       width=420))),
+            pn.Column(pn.Row(self.show3d, pn.Param(st, parameters=["view3d"], show_name=False, width=220)),
+                      self.plot3d),
+        )
+        self.redraw(None)
+        return self.controls, main
+
+    def set_visibility(self):
+        m = self.state.mode
+        for k, col in self.columns.items():
+            col.visible = (k == "alignment") == (m == "alignment")
+        names = {"y": m in ("tied", "prediction", "alignment"), "alpha": m == "alpha",
+                 "lam": m != "alignment"}
+        for n in ("lam_pred", "lam_info", "lam_reg", "lam_self"):
+            names[n] = m == "alignment"
+        for widget_name, visible in names.items():
+            if widget_name in self.controls._widgets:
+                self.controls._widgets[widget_name].visible = visible
+
+    def redraw(self, changed):
+        """Repaint what depends on the changed parameters (all of it when ``changed`` is None)."""
+        st = self.state
+        only_3d = changed is not None and set(changed) <= {"view3d"}
+        if changed is None or "mode" in changed:
+            self.set_visibility()
+        if not only_3d:
+            for p in st.panels():
+                self.surfaces[p.key].update(p.z, p.sets, log=st.log_color)
+                self.formulas[p.key].object = p.formula
+                self.summaries[p.key].object = f'<span class="summary-text">{html.escape(p.summary)}</span>'
+            if changed is None or set(changed) - {"lam", "log_color"}:
+                rows, lines = st.bifurcation_rows()
+                self.bifurcation.update(LAM_GRID, rows, lines)
+            self.bifurcation.mark(st.lam)
+        self.plot3d.visible = self.show3d.value
+        if self.show3d.value:
+            self.plot3d.object = self.figure3d()
+
+    def figure3d(self):
+        """A plotly surface of the chosen loss on a 60 × 60 grid (plotly.js is served by Panel)."""
+        st = self.state
+        kind = "alignment" if st.mode == "alignment" else st.view3d
+        w = np.linspace(-EXTENT, EXTENT, 60)
+        z = st.loss_grid(kind, w[None, :], w[:, None])
+        return dict(data=[dict(type="surface", x=w, y=w, z=z, colorscale="Viridis", showscale=False)],
+                    layout=dict(title=KIND_TITLES.get(kind, kind), margin=dict(l=0, r=0, t=30, b=0),
+                                scene=dict(xaxis_title="w₁", yaxis_title="w₂", zaxis_title="loss")))
+
+
+def create(**kwargs):
+    """Build one session's page (Panel calls this once per visitor)."""
+    return LandscapePage(**kwargs).view()

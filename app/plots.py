@@ -1,0 +1,168 @@
+"""Bokeh plotting pieces shared by the pages: a loss surface with its critical sets, and the
+λ-bifurcation diagram.
+
+Each piece builds its Bokeh figure once and then only replaces the data of its
+``ColumnDataSource``s, so a slider change sends new numbers over the websocket and no new
+models: that is what keeps a slider drag under the repaint budget (README, "Speed").
+
+The surface is sent as 8-bit colour indices (the palette has 256 colours, so nothing visible
+is lost) — a quarter of float32's bytes — while its colour bar keeps the loss's real scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from bokeh.models import (ColorBar, ColumnDataSource, HoverTool, LinearColorMapper, LogColorMapper,
+                          Range1d, Span)
+from bokeh.palettes import Viridis256
+from bokeh.plotting import figure
+from contourpy import LineType, contour_generator
+
+#: marker and colour of a critical set, by type (DESIGN.md: "marker by type")
+MARKERS = {"minimum": "circle", "saddle": "triangle", "maximum": "square"}
+COLORS = {"minimum": "#2ca02c", "saddle": "#ff7f0e", "maximum": "#d62728"}
+LEGEND = "● minimum  ▲ saddle  ■ maximum  — curve of minima"
+
+PALETTE = Viridis256
+TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
+
+
+def _grid(extent: float, n: int) -> np.ndarray:
+    return np.linspace(-extent, extent, n)
+
+
+class SurfacePlot:
+    """A heat map of a two-weight loss, its contour lines, and its critical sets on top.
+
+    Parameters
+    ----------
+    title : str
+    extent : float
+        The map shows w₁, w₂ ∈ [−extent, extent].
+    n : int
+        Grid points per axis.
+    x_range, y_range : Range1d, optional
+        Shared ranges, so that several maps pan and zoom together.
+    """
+
+    def __init__(self, title: str, extent: float = 2.0, n: int = 200, *, x_range=None, y_range=None,
+                 width: int = 340, height: int = 320, contour_levels: int = 10):
+        self.extent, self.n, self.contour_levels = extent, n, contour_levels
+        self.w = _grid(extent, n)
+        x_range = x_range or Range1d(-extent, extent, bounds=(-extent, extent))
+        y_range = y_range or Range1d(-extent, extent, bounds=(-extent, extent))
+        self.figure = fig = figure(title=title, x_range=x_range, y_range=y_range, width=width, height=height,
+                                   tools=TOOLS, toolbar_location="above", match_aspect=True,
+                                   x_axis_label="w₁", y_axis_label="w₂")
+        fig.grid.visible = False
+        self.image_mapper = LinearColorMapper(palette=PALETTE, low=0, high=255)
+        self.image = ColumnDataSource(dict(image=[np.zeros((n, n), np.uint8)], x=[-extent], y=[-extent],
+                                           dw=[2 * extent], dh=[2 * extent]))
+        fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image, color_mapper=self.image_mapper)
+        self.contours = ColumnDataSource(dict(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32)))
+        fig.line("x", "y", source=self.contours, line_color="white", line_alpha=0.45, line_width=1)
+        self.linear_bar = LinearColorMapper(palette=PALETTE, low=0, high=1)
+        self.log_bar = LogColorMapper(palette=PALETTE, low=1e-3, high=1)
+        self.colorbar = ColorBar(color_mapper=self.linear_bar, width=10, title="loss", padding=4)
+        fig.add_layout(self.colorbar, "right")
+        self.curves = ColumnDataSource(dict(xs=[], ys=[], color=[]))
+        fig.multi_line("xs", "ys", source=self.curves, line_color="color", line_width=3, line_alpha=0.9)
+        self.points = ColumnDataSource({k: [] for k in
+                                        ("x", "y", "marker", "color", "alpha", "label", "type", "index",
+                                         "loss", "eig")})
+        scatter = fig.scatter("x", "y", source=self.points, marker="marker", fill_color="color",
+                              fill_alpha="alpha", line_color="white", line_alpha="alpha", size=13)
+        fig.add_tools(HoverTool(renderers=[scatter], tooltips=[
+            ("", "@label"), ("(w₁, w₂)", "(@x{0.000}, @y{0.000})"), ("type", "@type"),
+            ("Morse index", "@index"), ("loss", "@loss{0.0000}"), ("Hessian eigenvalues", "@eig")]))
+
+    def update(self, z: np.ndarray, sets, *, log: bool = False) -> None:
+        """Show loss values ``z`` (n × n, rows along w₂) and ``sets`` (``CriticalSet`` list)."""
+        lo, hi = float(z.min()), float(z.max())
+        if log:
+            # Log colour needs positive values: shift a loss that dips below zero (alignment).
+            shift = 0.0 if lo > 0 else (-lo if lo < 0 else 0.0)
+            top = hi + shift
+            floor = max(lo + shift, top * 1e-4, 1e-12)
+            zz = np.log10(np.clip(z + shift, floor, None))
+            a, b = np.log10(floor), np.log10(max(top, floor * 10))
+            self.log_bar.update(low=floor, high=max(top, floor * 10))
+            self.colorbar.update(color_mapper=self.log_bar, title="loss" if shift == 0 else f"loss + {shift:.3g}")
+        else:
+            zz, a, b = z, lo, hi if hi > lo else lo + 1.0
+            self.linear_bar.update(low=a, high=b)
+            self.colorbar.update(color_mapper=self.linear_bar, title="loss")
+        index = np.clip((zz - a) * (255.0 / (b - a)), 0, 255).astype(np.uint8)
+        self.image.data = dict(image=[index], x=[-self.extent], y=[-self.extent],
+                               dw=[2 * self.extent], dh=[2 * self.extent])
+        self.contours.data = self._contour_lines(zz, a, b)
+        self._show_sets(sets)
+
+    def _contour_lines(self, zz, a, b):
+        """Contour lines at evenly spaced levels of the (possibly log) colour scale, as one
+        line broken by NaN between pieces, from a half-resolution grid (the lines are smooth)."""
+        step = 2 if self.n >= 150 else 1
+        w = self.w[::step]
+        gen = contour_generator(w, w, zz[::step, ::step], line_type=LineType.ChunkCombinedNan)
+        xs, ys = [], []
+        for level in np.linspace(a, b, self.contour_levels + 2)[1:-1]:
+            points = gen.lines(level)[0][0]  # ChunkCombinedNan: one chunk, NaN between pieces
+            if points is not None and len(points):
+                xs += [points[:, 0], [np.nan]]
+                ys += [points[:, 1], [np.nan]]
+        if not xs:
+            return dict(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32))
+        return dict(x=np.concatenate(xs).astype(np.float32), y=np.concatenate(ys).astype(np.float32))
+
+    def _show_sets(self, sets) -> None:
+        cols = {k: [] for k in self.points.data}
+        curves = dict(xs=[], ys=[], color=[])
+        for s in sets:
+            pts = s.points
+            if s.shape == "curve":
+                curves["xs"].append(pts[:, 0])
+                curves["ys"].append(pts[:, 1])
+                curves["color"].append(COLORS[s.type])
+            alpha = 1.0 if s.shape == "point" else 0.0  # curve samples: invisible, hoverable
+            for (px, py), eig in zip(pts, s.eigenvalues):
+                cols["x"].append(float(px))
+                cols["y"].append(float(py))
+                cols["marker"].append(MARKERS[s.type])
+                cols["color"].append(COLORS[s.type])
+                cols["alpha"].append(alpha)
+                cols["label"].append(s.label + (" (degenerate)" if s.degenerate else ""))
+                cols["type"].append(s.type)
+                cols["index"].append(s.index)
+                cols["loss"].append(s.loss)
+                cols["eig"].append(", ".join(f"{e:.3g}" for e in eig))
+        self.points.data = cols
+        self.curves.data = curves
+
+
+class BifurcationPlot:
+    """Critical weights against λ, coloured by type, with the current λ marked."""
+
+    def __init__(self, title: str, lam_max: float, *, width: int = 420, height: int = 300,
+                 y_label: str = "critical w₁ (= w₂ on the diagonal)"):
+        self.figure = fig = figure(title=title, width=width, height=height, tools=TOOLS,
+                                   toolbar_location="above", x_axis_label="λ", y_axis_label=y_label,
+                                   x_range=Range1d(0, lam_max))
+        self.dots = ColumnDataSource(dict(lam=[], w=[], color=[], type=[]))
+        r = fig.scatter("lam", "w", source=self.dots, color="color", size=4)
+        self.lines = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[]))
+        fig.multi_line("xs", "ys", source=self.lines, line_color="color", line_width=2, line_dash="dashed")
+        fig.add_tools(HoverTool(renderers=[r], tooltips=[("λ", "@lam{0.000}"), ("w", "@w{0.000}"),
+                                                         ("type", "@type")]))
+        self.marker = Span(location=0, dimension="height", line_color="#444", line_width=2, line_dash="dotted")
+        fig.add_layout(self.marker)
+
+    def update(self, lam_values, rows, lines=()) -> None:
+        """``rows``: (λ, w, type) triples; ``lines``: (xs, ys, colour, name) dashed guides."""
+        self.dots.data = dict(lam=[r[0] for r in rows], w=[r[1] for r in rows],
+                              color=[COLORS[r[2]] for r in rows], type=[r[2] for r in rows])
+        self.lines.data = dict(xs=[l[0] for l in lines], ys=[l[1] for l in lines],
+                               color=[l[2] for l in lines], name=[l[3] for l in lines])
+        self.figure.x_range.update(start=float(lam_values[0]), end=float(lam_values[-1]))
+
+    def mark(self, lam: float) -> None:
+        self.marker.location = float(lam)

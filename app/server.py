@@ -1,0 +1,40 @@
+"""The Panel server: routes every page, serves ``static/``, answers ``/liveness``."""
+
+from __future__ import annotations
+
+import os
+
+import panel as pn
+
+from app import shell
+from app.pages import landscape
+
+#: URL path → page factory; "/" opens on the Landscape page
+ROUTES = {"/": landscape.create, "/landscape": landscape.create}
+
+EXTENSIONS = ("katex", "plotly")
+ORIGIN_ENV = "LAE_ALLOW_WEBSOCKET_ORIGIN"
+
+
+def default_origins(address: str, port: int) -> list[str]:
+    """The app's own host only: what a browser on this machine sends as Origin."""
+    hosts = {"localhost", "127.0.0.1", address if address not in ("0.0.0.0", "::", "") else "localhost"}
+    return sorted(f"{h}:{port}" for h in hosts)
+
+
+def origins_from_env() -> list[str]:
+    raw = os.environ.get(ORIGIN_ENV, "")
+    return [o.strip() for o in raw.split(",") if o.strip()]
+
+
+def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
+          allow_websocket_origin: list[str] | None = None, show: bool = False, **kwargs):
+    """Start the server and block; ``allow_websocket_origin`` adds to the app's own host."""
+    pn.extension(*EXTENSIONS, notifications=False)
+    origins = default_origins(address, port) + list(allow_websocket_origin or []) + origins_from_env()
+    if "*" in origins:
+        raise ValueError("allow_websocket_origin: '*' would let any site open the app's websocket; "
+                         "name the origins (host:port)")
+    return pn.serve(ROUTES, address=address, port=port, num_procs=num_procs, websocket_origin=origins,
+                    show=show, liveness=True, static_dirs={"assets": str(shell.STATIC)},
+                    title="LAE Landscapes", **kwargs)

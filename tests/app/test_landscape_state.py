@@ -1,0 +1,110 @@
+"""The Landscape page without a browser: URL parsing, the state → numbers path, the summary."""
+
+import numpy as np
+import pytest
+
+from app import query
+from app.pages import landscape
+from app.pages.landscape import LandscapePage, LandscapeState, describe
+from lae_core import scalar
+
+HOSTILE = ["nan", "NaN", "inf", "-inf", "1e308", "-1e308", "", "word", "9" * 5000,
+           "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
+
+
+def args(**kw):
+    return {k: [v.encode() if isinstance(v, str) else v for v in (vals if isinstance(vals, list) else [vals])]
+            for k, vals in kw.items()}
+
+
+@pytest.mark.parametrize("raw", HOSTILE)
+@pytest.mark.parametrize("name", ["lam", "x", "alpha", "lam_self", "mode", "log_color"])
+def test_hostile_query_values_become_valid_values_with_a_notice(name, raw):
+    st = LandscapeState()
+    values, notices = query.parse(st, st.URL_PARAMS, args(**{name: raw}))
+    st.param.update(**values)  # must not raise: every value is valid
+    value = getattr(st, name)
+    p = st.param[name]
+    if p.bounds if hasattr(p, "bounds") else False:
+        assert p.bounds[0] <= value <= p.bounds[1] and np.isfinite(value)
+    assert notices, f"{name}={raw!r} should produce a notice"
+    assert all(len(n) < 300 for n in notices)  # long values are quoted shortened
+
+
+def test_out_of_range_numbers_are_clamped_and_valid_ones_kept():
+    st = LandscapeState()
+    values, notices = query.parse(st, st.URL_PARAMS, args(lam="99", x="0.25", mode="tied"))
+    assert values == {"lam": 4.0, "x": 0.25, "mode": "tied"}
+    assert len(notices) == 1 and "lam" in notices[0] and "4" in notices[0]
+
+
+def test_repeated_keys_use_the_last_value_and_say_so():
+    st = LandscapeState()
+    values, notices = query.parse(st, st.URL_PARAMS, args(lam=["0.3", "0.9"]))
+    assert values == {"lam": 0.9} and "2 times" in notices[0]
+
+
+def test_encode_round_trips_through_parse():
+    st = LandscapeState(lam=1.23, x=0.5, mode="alpha", alpha=3.5, log_color=True)
+    encoded = query.encode(st, st.URL_PARAMS)
+    values, notices = query.parse(LandscapeState(), st.URL_PARAMS, args(**encoded))
+    assert not notices
+    assert all(values[k] == getattr(st, k) for k in st.URL_PARAMS)
+
+
+def test_summary_reads_three_then_one_critical_point_across_lambda_equals_x_squared():
+    assert describe("sum", scalar.critical_sets("sum", 1.0, 0.5)).startswith("sum: 3 critical points —")
+    assert describe("sum", scalar.critical_sets("sum", 1.0, 1.5)) == "sum: 1 critical point — minimum (0.00, 0.00)"
+    prod = describe("product", scalar.critical_sets("product", 1.0, 0.5))
+    assert prod.startswith("product: 1 critical point and 2 curves") and "w₁w₂ = 0.667" in prod
+
+
+@pytest.mark.parametrize("mode", list(landscape.MODES))
+def test_every_mode_yields_finite_surfaces_and_summaries(mode):
+    st = LandscapeState(mode=mode, alpha=1.5 if mode == "alpha" else 2.0)
+    panels = st.panels()
+    assert panels and all(p.z.shape == (landscape.N, landscape.N) and np.isfinite(p.z).all() for p in panels)
+    assert all(p.summary and p.formula.count("$") % 2 == 0 for p in panels)
+    rows, lines = st.bifurcation_rows()
+    assert all(np.isfinite(r[1]) for r in rows)
+
+
+def test_x_zero_is_drawn_without_crashing_and_says_the_loss_is_flat():
+    st = LandscapeState(x=0.0)
+    texts = {p.key: p.summary for p in st.panels()}
+    assert "flat" in texts["unregularized"]
+    assert texts["sum"] == "sum: 1 critical point — minimum (0.00, 0.00)"
+
+
+def test_page_updates_its_summaries_when_lambda_crosses_x_squared():
+    page = LandscapePage()
+    page.build()
+    assert "3 critical points" in page.summaries["sum"].object
+    page.state.lam = 1.5
+    assert "1 critical point" in page.summaries["sum"].object
+    assert page.bifurcation.marker.location == 1.5
+    page.state.lam = 0.2
+    assert "3 critical points" in page.summaries["sum"].object
+
+
+def test_a_failing_redraw_shows_an_error_notice_and_the_session_keeps_working(monkeypatch):
+    page = LandscapePage()
+    page.build()
+    original = LandscapeState.panels
+
+    def broken(self):
+        raise RuntimeError("/secret/path/file.py exploded")
+
+    monkeypatch.setattr(LandscapeState, "panels", broken)
+    page.state.lam = 0.9
+    (level, text), = page.notices.items
+    assert level == "error" and "/secret" not in text and "Could not update" in text
+    monkeypatch.setattr(LandscapeState, "panels", original)
+    page.state.lam = 1.5
+    assert page.notices.items == [] and "1 critical point" in page.summaries["sum"].object
+
+
+def test_notices_escape_html():
+    page = LandscapePage()
+    page.notices.show('<img src=x onerror=alert(1)>')
+    assert "<img" not in page.notices.pane.object and "&lt;img" in page.notices.pane.object

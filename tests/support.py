@@ -1,0 +1,100 @@
+"""What every browser test and benchmark shares: a real app server on a free port, and the
+Chromium that drives it.
+
+``AppServer`` starts ``python -m app.cli serve`` on 127.0.0.1 and a free port, waits on
+``/liveness``, and stops the process it started (by PID). ``chromium_launch_kwargs()`` gives
+Playwright the system Chromium when there is one (Debian's /usr/bin/chromium) with the flags
+this sandbox needs, else Playwright's own build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium_executable() -> str | None:
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium") or ""):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None  # Playwright's own build (installed by `make test` where there is no Debian package)
+
+
+def chromium_launch_kwargs() -> dict:
+    kwargs = {"args": list(CHROMIUM_ARGS), "headless": True}
+    exe = chromium_executable()
+    if exe:
+        kwargs["executable_path"] = exe
+    return kwargs
+
+
+class AppServer:
+    """A real ``lae-landscapes serve`` on 127.0.0.1; use as a context manager."""
+
+    def __init__(self, *extra_args: str, env: dict | None = None, timeout: float = 60.0):
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.extra_args, self.timeout = extra_args, timeout
+        self.env = dict(os.environ, **(env or {}))
+        self.proc: subprocess.Popen | None = None
+        self.log_path = ROOT / "test-results" / f"server-{self.port}.log"
+
+    def start(self) -> "AppServer":
+        self.log_path.parent.mkdir(exist_ok=True)
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--address", "127.0.0.1", "--port", str(self.port),
+             *self.extra_args], cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/liveness", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"server not live after {self.timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text()
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
