@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import panel as pn
+import panel.io.server as _panel_server
 
 from app import shell
 from app.pages import landscape
@@ -12,8 +13,22 @@ from app.pages import landscape
 #: URL path → page factory; "/" opens on the Landscape page
 ROUTES = {"/": landscape.create, "/landscape": landscape.create}
 
-EXTENSIONS = ("katex", "plotly")
+EXTENSIONS = ("katex",)  # plotly.js is loaded on demand by app.plot3d
 ORIGIN_ENV = "LAE_ALLOW_WEBSOCKET_ORIGIN"
+
+
+# Panel adds Bokeh's MathJax bundle (1.8 MB) to any page holding an HTML pane, in case it holds
+# TeX; this app renders its formulas with KaTeX (LaTeX panes), so MathJax would only slow the
+# cold load. Panel exposes no setting for a served page, hence this narrow wrapper.
+_bundle_resources = _panel_server.bundle_resources
+
+
+def _bundle_resources_without_mathjax(roots, resources, *args, **kwargs):
+    kwargs.setdefault("enable_mathjax", False)
+    return _bundle_resources(roots, resources, *args, **kwargs)
+
+
+_panel_server.bundle_resources = _bundle_resources_without_mathjax
 
 
 def default_origins(address: str, port: int) -> list[str]:

@@ -17,6 +17,7 @@ import panel as pn
 import param
 
 from app import plots, shell
+from app.plot3d import Surface3D
 from lae_core import scalar
 
 KIND_TITLES = {"unregularized": "L (unregularized)", "product": "L_π (product)", "sum": "L_σ (sum)"}
@@ -194,15 +195,15 @@ class LandscapePage(shell.Page):
         self.summaries = {k: pn.pane.HTML("", css_classes=["summary", f"summary-{k}"], sizing_mode="stretch_width",
                                           styles={"font-size": "13px"})
                           for k in self.surfaces}
-        self.formulas = {k: pn.pane.LaTeX("", css_classes=["formula", f"formula-{k}"], styles={"font-size": "14px"})
+        self.formulas = {k: pn.pane.LaTeX("", renderer="katex", css_classes=["formula", f"formula-{k}"], styles={"font-size": "14px"})
                          for k in self.surfaces}
         self.columns = {k: pn.Column(pn.pane.Bokeh(self.surfaces[k].figure), self.formulas[k], self.summaries[k],
                                      width=350, css_classes=[f"surface-{k}"])
                         for k in self.surfaces}
         self.bifurcation = plots.BifurcationPlot("L_σ: critical points against λ (pitchfork at λ = x²)", 4.0)
-        self.plot3d = pn.pane.Plotly(None, height=420, sizing_mode="stretch_width", visible=False)
+        self.plot3d = Surface3D(height=440, sizing_mode="stretch_width", visible=False)
         self.show3d = pn.widgets.Toggle(label="Show the 3-D surface", value=False, css_classes=["show-3d"])
-        self.show3d.param.watch(lambda e: self.redraw(("view3d",)), "value")
+        self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("view3d",)), "value")
 
         widgets = {name: shell.LiveFloatSlider for name in
                    ("lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self")}
@@ -256,17 +257,11 @@ class LandscapePage(shell.Page):
             self.bifurcation.mark(st.lam)
         self.plot3d.visible = self.show3d.value
         if self.show3d.value:
-            self.plot3d.object = self.figure3d()
-
-    def figure3d(self):
-        """A plotly surface of the chosen loss on a 60 × 60 grid (plotly.js is served by Panel)."""
-        st = self.state
-        kind = "alignment" if st.mode == "alignment" else st.view3d
-        w = np.linspace(-EXTENT, EXTENT, 60)
-        z = st.loss_grid(kind, w[None, :], w[:, None])
-        return dict(data=[dict(type="surface", x=w, y=w, z=z, colorscale="Viridis", showscale=False)],
-                    layout=dict(title=KIND_TITLES.get(kind, kind), margin=dict(l=0, r=0, t=30, b=0),
-                                scene=dict(xaxis_title="w₁", yaxis_title="w₂", zaxis_title="loss")))
+            # a 60 × 60 grid: plenty for a rotatable view, ~40 kB per update
+            kind = "alignment" if st.mode == "alignment" else st.view3d
+            w = np.linspace(-EXTENT, EXTENT, 60)
+            self.plot3d.show(w, st.loss_grid(kind, w[None, :], w[:, None]),
+                             KIND_TITLES.get(kind, "Weight alignment loss"))
 
 
 def create(**kwargs):
