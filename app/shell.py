@@ -30,11 +30,21 @@ class LiveFloatSlider(pn.widgets.FloatSlider):
     _priority_changes = ["value"]
 
 
+ACTIVE = ' class="active"'
+APP_CSS = (STATIC / "app.css").read_text()
+NOTICE_CSS = """
+.notice { padding: 6px 10px; margin: 2px 0; border-radius: 4px; font-size: 13px; }
+.notice-warning { background: #fff4d6; border-left: 4px solid #e0a800; color: #4a3b00; }
+.notice-error { background: #fde2e1; border-left: 4px solid #c9302c; color: #5a1210; }
+"""
+
+
 class Notices:
     """Plain-text notices above a page: escaped, never rendered as HTML from user input."""
 
     def __init__(self):
-        self.pane = pn.pane.HTML("", css_classes=["notices"], sizing_mode="stretch_width", visible=False)
+        self.pane = pn.pane.HTML("", css_classes=["notices"], sizing_mode="stretch_width", visible=False,
+                                 stylesheets=[NOTICE_CSS])
         self.items: list[tuple[str, str]] = []
 
     def show(self, text: str, level: str = "warning") -> None:
@@ -106,10 +116,11 @@ class Page:
         template = pn.template.BootstrapTemplate(
             title="LAE Landscapes", favicon="assets/favicon.svg", header_background="#23395d",
             sidebar_width=300)
-        nav = " · ".join(
-            f'<a href="./{slug}" class="nav-link{" active" if slug == self.slug else ""}">{html.escape(t)}</a>'
+        template.config.raw_css.append(APP_CSS)
+        nav = "".join(
+            f'<a href="./{slug}"{ACTIVE if slug == self.slug else ""}>{html.escape(t)}</a>'
             for slug, t in NAV)
-        template.header.append(pn.pane.HTML(f'<nav class="lae-nav">{nav}</nav>', styles={"color": "white"}))
+        template.header.append(pn.pane.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]))
         template.sidebar.append(sidebar)
         template.main.append(pn.Column(self.notices.pane, main, sizing_mode="stretch_width"))
         self.write_url()

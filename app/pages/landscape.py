@@ -82,7 +82,7 @@ class LandscapeState(param.Parameterized):
     lam_info = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.01, label="λ_info")
     lam_reg = param.Number(default=0.2, bounds=(0.0, 2.0), step=0.01, label="λ_reg")
     lam_self = param.Number(default=0.1, bounds=(-1.0, 1.0), step=0.01, label="λ_self")
-    log_color = param.Boolean(default=False, label="Log colour scale")
+    log_color = param.Boolean(default=True, label="Log colour scale")
     view3d = param.Selector(default="sum", objects=list(scalar.LOSSES), label="3-D surface of")
 
     URL_PARAMS = ["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self",

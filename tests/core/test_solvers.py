@@ -1,0 +1,402 @@
+"""The LAE-PCA solvers, checked against the paper's mathematics.
+
+Expected values come from ``np.linalg.svd`` of the data, from the loss written out as in the
+paper (``paper_loss`` below, computed on ``X`` itself), and from its central finite
+differences — never from the solver's own formulas.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lae_core import solvers
+from lae_core.solvers import METHODS, Trajectory, lae_pca, solve
+
+KINDS = ("sum", "product", "unregularized")
+GD_METHODS = ("untied_gd", "sync_gd", "tied_gd")
+EXACT_METHODS = ("exact_untied", "exact_sync", "exact_tied")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def paper_loss(kind, X, lam, W1, W2):
+    """‖X − W2W1X‖² + λ(‖W1‖² + ‖W2‖²) | λ‖W2W1‖² | 0 (paper, Section 2)."""
+    data = np.sum((X - W2 @ W1 @ X) ** 2)
+    if kind == "sum":
+        return data + lam * (np.sum(W1**2) + np.sum(W2**2))
+    if kind == "product":
+        return data + lam * np.sum((W2 @ W1) ** 2)
+    return data
+
+
+def fd_gradient(kind, X, lam, W1, W2, h=1e-6):
+    """Central finite differences of ``paper_loss`` in every entry of W1 and W2."""
+    grads = []
+    for which in (0, 1):
+        W = (W1, W2)[which]
+        G = np.zeros_like(W)
+        for idx in np.ndindex(W.shape):
+            plus, minus = [W1.copy(), W2.copy()], [W1.copy(), W2.copy()]
+            plus[which][idx] += h
+            minus[which][idx] -= h
+            G[idx] = (paper_loss(kind, X, lam, *plus) - paper_loss(kind, X, lam, *minus)) / (2 * h)
+        grads.append(G)
+    return grads
+
+
+def random_data(m=5, n=200, scales=(3.0, 2.0, 1.0, 0.5, 0.25), seed=7):
+    """Mean-centred Gaussian data, rotated, with a well-separated spectrum."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.normal(size=(m, m)))
+    X = Q @ (np.asarray(scales[:m])[:, None] * rng.normal(size=(m, n))) / math.sqrt(n)
+    return X - X.mean(axis=1, keepdims=True)
+
+
+def principal_angle(U, V):
+    """Largest principal angle between the column spans of U and V (orthonormal columns)."""
+    cosines = np.linalg.svd(U.T @ V, compute_uv=False)
+    return float(np.arccos(np.clip(cosines.min(), -1.0, 1.0)))
+
+
+X5 = random_data()
+U5, S5, _ = np.linalg.svd(X5)
+EIG5 = S5**2                       # eigenvalues of X Xᵀ, about 7.4, 3.8, 0.82, 0.22, 0.056
+LAM5 = EIG5[1] / 4                 # below σ₂²: two directions survive
+
+
+# --------------------------------------------------------------------------- LAE-PCA
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_lae_pca_recovers_svd_directions_and_eigenvalues(method):
+    directions, eigenvalues = lae_pca(X5, 2, LAM5, method=method, max_iter=20000, tol=1e-12)
+    assert directions.shape == (5, 2) and eigenvalues.shape == (2,)
+    np.testing.assert_allclose(np.abs(directions.T @ U5[:, :2]), np.eye(2), atol=1e-5)
+    np.testing.assert_allclose(eigenvalues, EIG5[:2], rtol=1e-6)
+
+
+def test_lae_pca_with_mini_batches_and_decaying_learning_rate_approaches_svd():
+    lam, b = LAM5, 20
+    run = solve("untied_gd", X5, 2, lam, batch_size=b, max_iter=1)
+    W1, W2, lr = run.W1[0], run.W2[0], run.lr
+    start_angle = principal_angle(U5[:, :2], np.linalg.svd(W2, full_matrices=False)[0])
+    for stage in range(3):                    # lr, lr/4, lr/16: a step-decay schedule
+        run = solve("untied_gd", X5, 2, lam, W1=W1, W2=W2, lr=lr, batch_size=b,
+                    max_iter=2000, tol=0, seed=stage)
+        W1, W2, lr = run.W1[-1], run.W2[-1], lr / 4
+    U, s, _ = np.linalg.svd(W2, full_matrices=False)
+    assert start_angle > 0.3
+    assert principal_angle(U5[:, :2], U) < 1e-3
+    np.testing.assert_allclose(lam / (1 - s**2), EIG5[:2], rtol=1e-2)
+
+
+def test_lae_pca_refuses_a_mini_batch_run_that_cannot_converge():
+    with pytest.raises(ValueError, match=r"lam.*converge"):
+        lae_pca(X5, 2, LAM5, method="untied_gd", batch_size=20, max_iter=300)
+
+
+# --------------------------------------------------------------------------- critical points
+
+
+@pytest.mark.parametrize("method", ["untied_gd", "exact_untied"])
+def test_sum_loss_limit_of_untied_solver_obeys_transpose_theorem(method):
+    rng = np.random.default_rng(3)
+    W1 = 1.5 * rng.normal(size=(2, 5))
+    W2 = 0.2 * rng.normal(size=(5, 2))
+    run = solve(method, X5, 2, LAM5, W1=W1, W2=W2, max_iter=20000, tol=1e-12)
+    assert run.status == "converged", run.message
+    assert run.transpose_gap[0] > 1.0
+    np.testing.assert_allclose(run.W1[-1], run.W2[-1].T, atol=1e-6)
+    for G in fd_gradient("sum", X5, LAM5, run.W1[-1], run.W2[-1]):
+        np.testing.assert_allclose(G, 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_solver_stops_at_a_critical_point_of_its_loss(method, kind):
+    X = random_data(m=3, n=40, seed=11)
+    lam = 0.3 * np.linalg.svd(X, compute_uv=False)[1] ** 2
+    run = solve(method, X, 2, lam, kind=kind, max_iter=20000, tol=1e-12, seed=5)
+    assert run.status == "converged", run.message
+    for G in fd_gradient(kind, X, lam, run.W1[-1], run.W2[-1]):
+        np.testing.assert_allclose(G, 0.0, atol=1e-5)
+
+
+def test_unregularized_gd_learns_the_projection_but_not_transposed_weights():
+    # For L the critical points are W2 = U_k G⁺, W1 = G U_kᵀ with any invertible G (Table 1);
+    # gradient descent keeps W1W1ᵀ − W2ᵀW2 nearly constant, so a lopsided start stays lopsided.
+    X = random_data(m=4, n=100, scales=(2.0, 1.5, 1.0, 0.8), seed=1)
+    U = np.linalg.svd(X)[0][:, :2]
+    rng = np.random.default_rng(4)
+    W1, W2 = 1.0 * rng.normal(size=(2, 4)), 0.3 * rng.normal(size=(4, 2))
+    run = solve("untied_gd", X, 2, 0.0, W1=W1, W2=W2, kind="unregularized",
+                max_iter=50000, tol=1e-12)
+    assert run.status == "converged", run.message
+    np.testing.assert_allclose(run.W2[-1] @ run.W1[-1], U @ U.T, atol=1e-7)
+    assert run.transpose_gap[-1] > 0.5
+
+
+# --------------------------------------------------------------------------- single steps
+
+
+def _one_step(method, X, k, lam, kind, W1, W2, lr):
+    run = solve(method, X, k, lam, W1=W1, W2=W2, lr=lr, max_iter=1, tol=0, kind=kind)
+    assert run.iterations == 1 and run.W1.shape[0] == 2
+    return run.W1[1], run.W2[1]
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (4, 2, 9)], ids=["scalar", "m4_k2"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_gd_step_is_learning_rate_times_finite_difference_gradient(kind, shape):
+    m, k, n = shape
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(m, n))
+    W1, W2 = rng.normal(size=(k, m)), rng.normal(size=(m, k))
+    lam, lr = 0.7, 1e-3
+    G1, G2 = fd_gradient(kind, X, lam, W1, W2)
+
+    N1, N2 = _one_step("untied_gd", X, k, lam, kind, W1, W2, lr)
+    np.testing.assert_allclose(N1, W1 - lr * G1, atol=1e-8)
+    np.testing.assert_allclose(N2, W2 - lr * G2, atol=1e-8)
+
+    N1, N2 = _one_step("sync_gd", X, k, lam, kind, W1, W2, lr)
+    average = ((W1 - lr * G1).T + (W2 - lr * G2)) / 2
+    np.testing.assert_allclose(N2, average, atol=1e-8)
+    np.testing.assert_array_equal(N1, N2.T)
+
+    # Regularized Oja's rule: the decoder's gradient taken at the tied point (Wᵀ, W).
+    _, G2_tied = fd_gradient(kind, X, lam, W2.T, W2)
+    N1, N2 = _one_step("tied_gd", X, k, lam, kind, None, W2, lr)
+    np.testing.assert_allclose(N2, W2 - lr * G2_tied, atol=1e-8)
+    np.testing.assert_array_equal(N1, N2.T)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (4, 2, 9)], ids=["scalar", "m4_k2"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_exact_untied_step_minimises_each_block_in_turn(kind, shape):
+    m, k, n = shape
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(m, n))
+    W1, W2 = rng.normal(size=(k, m)), rng.normal(size=(m, k))
+    lam = 0.7
+    N1, N2 = _one_step("exact_untied", X, k, lam, kind, W1, W2, None)
+    # Each block problem is a convex quadratic, so a zero block gradient means its minimum.
+    G1, _ = fd_gradient(kind, X, lam, N1, W2)
+    _, G2 = fd_gradient(kind, X, lam, N1, N2)
+    np.testing.assert_allclose(G1, 0.0, atol=1e-6)
+    np.testing.assert_allclose(G2, 0.0, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), kind=st.sampled_from(KINDS),
+       lam_scale=st.floats(0.01, 2.0), k=st.integers(1, 4))
+def test_exact_untied_loss_never_increases(seed, kind, lam_scale, k):
+    # Alternating exact minimisation: every half-step can only lower the loss.
+    X = random_data(m=4, n=30, seed=seed)
+    lam = lam_scale * np.linalg.svd(X, compute_uv=False)[0] ** 2
+    run = solve("exact_untied", X, k, lam, kind=kind, max_iter=200, seed=seed)
+    assert np.all(np.diff(run.loss) <= 1e-10 * (1 + run.loss[0]))
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), kind=st.sampled_from(KINDS), scale=st.floats(0.1, 3.0))
+def test_default_learning_rate_gives_a_decreasing_loss(seed, kind, scale):
+    X = random_data(m=4, n=30, seed=seed)
+    rng = np.random.default_rng(seed)
+    W1, W2 = scale * rng.normal(size=(2, 4)), scale * rng.normal(size=(4, 2))
+    run = solve("untied_gd", X, 2, 0.3, W1=W1, W2=W2, kind=kind, max_iter=300)
+    assert run.status != "diverged"
+    assert np.all(np.diff(run.loss) <= 1e-10 * (1 + run.loss[0]))
+
+
+# --------------------------------------------------------------------------- recorded values
+
+
+@pytest.mark.parametrize("batch_size", [None, 7])
+@pytest.mark.parametrize("method", METHODS)
+def test_recorded_loss_is_the_full_batch_loss_of_each_iterate(method, batch_size):
+    X = random_data(m=3, n=21, seed=2)
+    run = solve(method, X, 2, 0.2, kind="sum", max_iter=40, batch_size=batch_size)
+    expected = [paper_loss("sum", X, 0.2, a, b) for a, b in zip(run.W1, run.W2)]
+    np.testing.assert_allclose(run.loss, expected, rtol=1e-10, atol=1e-12)
+    assert run.W1.shape == (len(run.loss), 2, 3) and run.W2.shape == (len(run.loss), 3, 2)
+    assert run.iterations == len(run.loss) - 1
+
+
+@pytest.mark.parametrize("method", ["tied_gd", "exact_tied", "sync_gd", "exact_sync"])
+def test_tied_and_synchronised_iterates_are_transposes(method):
+    rng = np.random.default_rng(1)
+    run = solve(method, X5, 2, LAM5, W1=rng.normal(size=(2, 5)), W2=rng.normal(size=(5, 2)),
+                max_iter=50)
+    first = 0 if method.endswith("tied") else 1       # sync methods tie after the first step
+    np.testing.assert_array_equal(run.W1[first:], np.swapaxes(run.W2[first:], 1, 2))
+
+
+def test_tied_start_is_the_nearest_tied_point():
+    W1, W2 = np.array([[1.0, 0.0]]), np.array([[0.0], [3.0]])
+    run = solve("tied_gd", np.eye(2), 1, 0.1, W1=W1, W2=W2, max_iter=1)
+    np.testing.assert_array_equal(run.W2[0], [[0.5], [1.5]])
+
+
+def test_start_is_iterate_zero_and_the_seed_makes_runs_reproducible():
+    W1, W2 = np.full((2, 5), 0.1), np.full((5, 2), -0.2)
+    run = solve("untied_gd", X5, 2, LAM5, W1=W1, W2=W2, max_iter=3)
+    np.testing.assert_array_equal(run.W1[0], W1)
+    np.testing.assert_array_equal(run.W2[0], W2)
+    a = solve("untied_gd", X5, 2, LAM5, max_iter=5, batch_size=10, seed=4)
+    b = solve("untied_gd", X5, 2, LAM5, max_iter=5, batch_size=10, seed=4)
+    c = solve("untied_gd", X5, 2, LAM5, max_iter=5, batch_size=10, seed=5)
+    np.testing.assert_array_equal(a.W1, b.W1)
+    assert not np.array_equal(a.W1, c.W1)
+
+
+def test_mini_batch_step_is_an_unbiased_estimate_of_the_full_step():
+    # One step from a fixed start: averaged over batch draws (seeds) it matches the full step.
+    X = random_data(m=2, n=6, scales=(2.0, 1.0), seed=3)
+    W1, W2 = np.array([[0.3, -0.5]]), np.array([[0.8], [0.1]])
+    full = solve("untied_gd", X, 1, 0.2, W1=W1, W2=W2, lr=0.01, max_iter=1, tol=0)
+    steps = np.array([solve("untied_gd", X, 1, 0.2, W1=W1, W2=W2, lr=0.01, max_iter=1, tol=0,
+                            batch_size=2, seed=s).W1[1].ravel() for s in range(400)])
+    spread = steps.std(axis=0) / math.sqrt(len(steps))
+    assert np.all(spread > 0)
+    assert np.all(np.abs(steps.mean(axis=0) - full.W1[1].ravel()) <= 5 * spread)
+
+
+# --------------------------------------------------------------------------- fast path
+
+
+@pytest.mark.parametrize("batch_size", [None, 2])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("method", METHODS)
+def test_scalar_fast_path_matches_the_general_path(method, kind, batch_size):
+    x = np.array([[1.5, -0.7, 0.3, 2.0, -1.1, 0.4]])
+    kw = dict(max_iter=200, kind=kind, batch_size=batch_size, seed=3)
+    fast = solve(method, x, 1, 0.8, W1=[[0.4]], W2=[[1.3]], **kw)
+    # The same problem run by the general m × k code ...
+    p = solvers._prepare(method, x, 1, 0.8, [[0.4]], [[1.3]], None, 200, 1e-10, batch_size, 3,
+                         kind)
+    general = solvers._run_general(p)
+    np.testing.assert_allclose(fast.W1, general.W1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fast.W2, general.W2, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(fast.loss, general.loss, rtol=1e-12, atol=1e-15)
+    assert (fast.status, fast.iterations) == (general.status, general.iterations)
+    # ... and embedded in m = 2 with an all-zero second coordinate, which must stay zero.
+    X = np.vstack([x, np.zeros_like(x)])
+    embedded = solve(method, X, 1, 0.8, W1=[[0.4, 0.0]], W2=[[1.3], [0.0]], lr=fast.lr, **kw)
+    np.testing.assert_allclose(embedded.W1[:, :, :1], fast.W1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(embedded.W2[:, :1, :], fast.W2, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(embedded.W1[:, 0, 1], 0.0)
+    np.testing.assert_allclose(embedded.loss, fast.loss, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_scalar_sum_loss_solvers_reach_the_closed_form_minimum(method):
+    # L_σ = x²(1 − w1w2)² + λ(w1² + w2²) has minima w1 = w2 = ±√(1 − λ/x²) (x² > λ).
+    run = solve(method, [[1.5]], 1, 0.3, W1=[[0.2]], W2=[[0.9]], max_iter=10000)
+    assert run.status == "converged", run.message
+    w = math.sqrt(1 - 0.3 / 1.5**2)
+    np.testing.assert_allclose(np.abs([run.W1[-1, 0, 0], run.W2[-1, 0, 0]]), [w, w], rtol=1e-7)
+    assert f"converged after {run.iterations} iteration" in run.message
+
+
+# --------------------------------------------------------------------------- status
+
+
+@pytest.mark.parametrize("X", [[[1.5]], X5], ids=["scalar", "m5"])
+@pytest.mark.parametrize("method", GD_METHODS)
+def test_huge_learning_rate_diverges_and_says_so(method, X):
+    k = 1 if np.shape(X) == (1, 1) else 2
+    run = solve(method, X, k, 0.3, lr=50.0, max_iter=1000)
+    assert run.status == "diverged"
+    assert "learning rate" in run.message and "diverged at iteration" in run.message
+    assert 1 <= len(run.loss) < 1000 and run.iterations == len(run.loss) - 1
+    for a in (run.W1, run.W2, run.loss):
+        assert np.isfinite(a).all()
+    assert run.loss[-1] <= 1e12 * (1 + run.loss[0])
+
+
+def test_tol_zero_runs_every_step_and_max_iter_says_so():
+    run = solve("exact_untied", X5, 2, LAM5, max_iter=37, tol=0)
+    assert (run.status, run.iterations, len(run.loss)) == ("max_iter", 37, 38)
+    assert "37 iterations" in run.message
+    short = solve("untied_gd", X5, 2, LAM5, max_iter=5)
+    assert short.status == "max_iter" and "max_iter" in short.message
+
+
+def test_starting_at_a_critical_point_converges_at_once():
+    run = solve("untied_gd", [[1.5]], 1, 0.3, W1=[[0.0]], W2=[[0.0]])
+    assert (run.status, run.iterations) == ("converged", 1)
+
+
+def test_trajectory_is_read_only():
+    run = solve("exact_tied", X5, 2, LAM5)
+    assert isinstance(run, Trajectory) and run.method == "exact_tied" and run.lr is None
+    with pytest.raises(ValueError):
+        run.loss[0] = 1.0
+    with pytest.raises(AttributeError):
+        run.status = "converged"
+
+
+# --------------------------------------------------------------------------- validation
+
+BAD_SOLVE_ARGUMENTS = [
+    (dict(method="adam"), "method"),
+    (dict(kind="l1"), "kind"),
+    (dict(X=[[1.0, np.nan]]), "X"),
+    (dict(X=[1.0, 2.0]), "X"),
+    (dict(X=np.zeros((2, 0))), "X"),
+    (dict(X=[["a"]]), "X"),
+    (dict(X=[[1e200, 1e200]]), "X"),
+    (dict(k=0), "k"),
+    (dict(k=3), "k"),
+    (dict(k=1.5), "k"),
+    (dict(lam=-0.1), "lam"),
+    (dict(lam=np.inf), "lam"),
+    (dict(lam="big"), "lam"),
+    (dict(W1=np.zeros((2, 2))), "W1"),
+    (dict(W1=[[np.inf, 0.0]]), "W1"),
+    (dict(W2=np.zeros((1, 2))), "W2"),
+    (dict(W1=[[1e200, 1e200]], W2=[[1e200], [1e200]]), "W1"),
+    (dict(lr=0.0), "lr"),
+    (dict(lr=-1.0), "lr"),
+    (dict(lr=np.nan), "lr"),
+    (dict(max_iter=0), "max_iter"),
+    (dict(max_iter=10.0), "max_iter"),
+    (dict(tol=-1e-3), "tol"),
+    (dict(tol=np.nan), "tol"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(batch_size=4), "batch_size"),
+    (dict(seed=-1), "seed"),
+    (dict(seed=True), "seed"),
+]
+
+
+@pytest.mark.parametrize("bad, name", BAD_SOLVE_ARGUMENTS,
+                         ids=[f"{n}-{i}" for i, (_, n) in enumerate(BAD_SOLVE_ARGUMENTS)])
+def test_solve_validation_errors_name_the_argument(bad, name):
+    args = dict(method="untied_gd", X=[[1.0, 2.0, 0.5], [0.0, 1.0, -1.0]], k=1, lam=0.1)
+    args.update(bad)
+    positional = [args.pop(key) for key in ("method", "X", "k", "lam")]
+    with pytest.raises(ValueError, match=name):
+        solve(*positional, **args)
+
+
+@pytest.mark.parametrize("bad, name", [
+    (dict(lam=0.0), "lam"),
+    (dict(lam=-1.0), "lam"),
+    (dict(method="svd"), "method"),
+    (dict(kind="product"), "kind"),
+    (dict(max_iter=1), "lam"),
+    (dict(k=6), "k"),
+])
+def test_lae_pca_validation_errors_name_the_argument(bad, name):
+    args = dict(X=X5, k=2, lam=LAM5)
+    args.update(bad)
+    with pytest.raises(ValueError, match=name):
+        lae_pca(args.pop("X"), args.pop("k"), args.pop("lam"), **args)
