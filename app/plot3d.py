@@ -1,8 +1,8 @@
-"""A rotatable 3-D surface that loads plotly.js only when it is first shown.
+"""Plotly figures that load plotly.js only when first drawn.
 
 Panel's Plotly pane makes every page load plotly.js (4.7 MB) up front, which alone costs about
-a second of cold load; this component fetches the same bundled file — served by Panel itself,
-never a CDN — the first time a 3-D view is drawn, then redraws with ``Plotly.react``.
+a second of cold load; ``PlotlyFigure`` fetches the same bundled file — served by Panel itself,
+never a CDN — the first time a figure is drawn, then redraws with ``Plotly.react``.
 """
 
 from __future__ import annotations
@@ -21,14 +21,11 @@ _BUNDLED = sorted((Path(panel.__file__).parent / "dist" / "bundled" / "plotlyplo
 PLOTLY_JS = f"static/extensions/panel/bundled/plotlyplot/{_BUNDLED[-1].name}" if _BUNDLED else ""
 
 
-class Surface3D(JSComponent):
-    """A plotly surface of ``z`` over the grid ``x`` × ``y`` (rows of z along y)."""
+class PlotlyFigure(JSComponent):
+    """A plotly figure (``data``: list of traces, ``layout``) drawn in the browser."""
 
-    x = param.List(default=[])
-    y = param.List(default=[])
-    z = param.List(default=[])
-    title = param.String(default="")
-    z_title = param.String(default="loss")
+    data = param.List(default=[])
+    layout = param.Dict(default={})
     src = param.String(default=PLOTLY_JS)
 
     _esm = """
@@ -47,21 +44,24 @@ class Surface3D(JSComponent):
     }
     export function render({ model, el }) {
       const div = document.createElement("div")
-      div.className = "surface-3d"
+      div.className = "plotly-figure"
       div.style.width = "100%"
       div.style.height = "100%"
       el.appendChild(div)
-      const draw = () => loadPlotly(model.src).then((Plotly) => Plotly.react(div, [{
-          type: "surface", x: model.x, y: model.y, z: model.z, colorscale: "Viridis", showscale: false,
-        }], {
-          title: {text: model.title}, margin: {l: 0, r: 0, t: 30, b: 0},
-          scene: {xaxis: {title: {text: "w₁"}}, yaxis: {title: {text: "w₂"}}, zaxis: {title: {text: model.z_title}}},
-        }, {displaylogo: false, responsive: true}))
+      const draw = () => loadPlotly(model.src).then((Plotly) =>
+        Plotly.react(div, model.data, model.layout, {displaylogo: false, responsive: true}))
       draw()
-      model.on(["x", "y", "z", "title"], draw)
+      model.on(["data", "layout"], draw)
     }
     """
 
-    def show(self, w: np.ndarray, z: np.ndarray, title: str) -> None:
-        """Draw the surface z (len(w) × len(w)) over w × w, rounded to 4 significant digits."""
-        self.param.update(x=w.tolist(), y=w.tolist(), z=np.round(z, 4).tolist(), title=title)
+
+def surface(w: np.ndarray, z: np.ndarray, title: str, z_title: str = "loss") -> dict:
+    """``data`` and ``layout`` of a surface z (len(w) × len(w), rows along w₂) over w × w,
+    rounded to 4 significant digits (plenty for the eye, a third of the bytes)."""
+    return dict(
+        data=[dict(type="surface", x=w.tolist(), y=w.tolist(), z=np.round(z, 4).tolist(),
+                   colorscale="Viridis", showscale=False)],
+        layout=dict(title=dict(text=title), margin=dict(l=0, r=0, t=30, b=0),
+                    scene=dict(xaxis=dict(title=dict(text="w₁")), yaxis=dict(title=dict(text="w₂")),
+                               zaxis=dict(title=dict(text=z_title)))))

@@ -24,6 +24,9 @@ COLORS = {"minimum": "#2ca02c", "saddle": "#ff7f0e", "maximum": "#d62728"}
 LEGEND = "● minimum  ▲ saddle  ■ maximum  — curve of minima"
 
 PALETTE = Viridis256
+POINT_COLUMNS = ("x", "y", "marker", "color", "alpha", "label", "index", "loss", "eig1", "eig2")
+#: every HOVER_STRIDE-th sample of a curve carries a hover tooltip (all of them are drawn)
+HOVER_STRIDE = 6
 TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 
 
@@ -67,14 +70,13 @@ class SurfacePlot:
         fig.add_layout(self.colorbar, "right")
         self.curves = ColumnDataSource(dict(xs=[], ys=[], color=[]))
         fig.multi_line("xs", "ys", source=self.curves, line_color="color", line_width=3, line_alpha=0.9)
-        self.points = ColumnDataSource({k: [] for k in
-                                        ("x", "y", "marker", "color", "alpha", "label", "type", "index",
-                                         "loss", "eig")})
+        self.points = ColumnDataSource({k: [] for k in POINT_COLUMNS})
         scatter = fig.scatter("x", "y", source=self.points, marker="marker", fill_color="color",
                               fill_alpha="alpha", line_color="white", line_alpha="alpha", size=13)
         fig.add_tools(HoverTool(renderers=[scatter], tooltips=[
-            ("", "@label"), ("(w₁, w₂)", "(@x{0.000}, @y{0.000})"), ("type", "@type"),
-            ("Morse index", "@index"), ("loss", "@loss{0.0000}"), ("Hessian eigenvalues", "@eig")]))
+            ("", "@label"), ("(w₁, w₂)", "(@x{0.000}, @y{0.000})"),
+            ("Morse index", "@index"), ("loss", "@loss{0.0000}"),
+            ("Hessian eigenvalues", "@eig1{0.000}, @eig2{0.000}")]))
 
     def update(self, z: np.ndarray, sets, *, log: bool = False) -> None:
         """Show loss values ``z`` (n × n, rows along w₂) and ``sets`` (``CriticalSet`` list)."""
@@ -93,8 +95,7 @@ class SurfacePlot:
             self.linear_bar.update(low=a, high=b)
             self.colorbar.update(color_mapper=self.linear_bar, title="loss")
         index = np.clip((zz - a) * (255.0 / (b - a)), 0, 255).astype(np.uint8)
-        self.image.data = dict(image=[index], x=[-self.extent], y=[-self.extent],
-                               dw=[2 * self.extent], dh=[2 * self.extent])
+        self.image.data["image"] = [index]  # only this column changes: only it is sent
         self.contours.data = self._contour_lines(zz, a, b)
         self._show_sets(sets)
 
@@ -115,27 +116,35 @@ class SurfacePlot:
         return dict(x=np.concatenate(xs).astype(np.float32), y=np.concatenate(ys).astype(np.float32))
 
     def _show_sets(self, sets) -> None:
-        cols = {k: [] for k in self.points.data}
+        """Points get visible markers; a curve is drawn as a line and also contributes every
+        ``HOVER_STRIDE``-th sample as an invisible, hoverable marker. Numeric columns go as
+        NumPy arrays (binary on the websocket), text once per row."""
+        rows = []
         curves = dict(xs=[], ys=[], color=[])
         for s in sets:
-            pts = s.points
             if s.shape == "curve":
-                curves["xs"].append(pts[:, 0])
-                curves["ys"].append(pts[:, 1])
+                curves["xs"].append(s.points[:, 0].astype(np.float32))
+                curves["ys"].append(s.points[:, 1].astype(np.float32))
                 curves["color"].append(COLORS[s.type])
-            alpha = 1.0 if s.shape == "point" else 0.0  # curve samples: invisible, hoverable
-            for (px, py), eig in zip(pts, s.eigenvalues):
-                cols["x"].append(float(px))
-                cols["y"].append(float(py))
-                cols["marker"].append(MARKERS[s.type])
-                cols["color"].append(COLORS[s.type])
-                cols["alpha"].append(alpha)
-                cols["label"].append(s.label + (" (degenerate)" if s.degenerate else ""))
-                cols["type"].append(s.type)
-                cols["index"].append(s.index)
-                cols["loss"].append(s.loss)
-                cols["eig"].append(", ".join(f"{e:.3g}" for e in eig))
-        self.points.data = cols
+                keep = slice(None, None, HOVER_STRIDE)
+            else:
+                keep = slice(None)
+            rows.append((s, s.points[keep], s.eigenvalues[keep]))
+        count = [len(p) for _, p, _ in rows]
+        cat = (lambda arrays: np.concatenate(arrays) if arrays else np.zeros((0, 2)))
+        pts, eig = cat([p for _, p, _ in rows]), cat([e for _, _, e in rows])
+        repeat = (lambda values, dtype=None: np.repeat(np.asarray(values, dtype=dtype), count)
+                  if rows else np.zeros(0, dtype))
+        label = [s.type + (", degenerate" if s.degenerate else "") + " — " + s.label for s, _, _ in rows]
+        self.points.data = dict(
+            x=pts[:, 0].astype(np.float32), y=pts[:, 1].astype(np.float32),
+            marker=list(repeat([MARKERS[s.type] for s, _, _ in rows], object)),
+            color=list(repeat([COLORS[s.type] for s, _, _ in rows], object)),
+            alpha=repeat([1.0 if s.shape == "point" else 0.0 for s, _, _ in rows], np.float32),
+            label=list(repeat(label, object)),
+            index=repeat([s.index for s, _, _ in rows], np.int32),
+            loss=repeat([s.loss for s, _, _ in rows], np.float64),
+            eig1=eig[:, 0].astype(np.float64), eig2=eig[:, 1].astype(np.float64))
         self.curves.data = curves
 
 
@@ -166,3 +175,16 @@ class BifurcationPlot:
 
     def mark(self, lam: float) -> None:
         self.marker.location = float(lam)
+
+
+#: CSS for the plain HTML tables of numbers the pages show (``pn.pane.HTML(stylesheets=[TABLE_CSS])``)
+TABLE_CSS = """
+table.lae-table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums;
+                  margin: 4px 0 8px 0; }
+table.lae-table th, table.lae-table td { padding: 4px 12px; border-bottom: 1px solid #e4e4e4;
+                                         text-align: right; white-space: nowrap; }
+table.lae-table thead th { border-bottom: 2px solid #23395d; color: #23395d; font-weight: 600; }
+table.lae-table tbody th { text-align: left; font-weight: 500; color: #333; }
+table.lae-table td.collapsed { color: #aaa; }
+table.lae-table tr.highlight td, table.lae-table tr.highlight th { background: #eef3fb; }
+"""

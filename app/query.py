@@ -2,7 +2,8 @@
 
 A query value is never trusted: numbers must parse and be finite, are clamped into the
 parameter's bounds, choices must be among the parameter's objects; anything else falls back
-to the default. Every correction is described in a plain-text notice (the page escapes it),
+to the default. A list of choices (``param.ListSelector``) is written comma-separated; unknown
+items are dropped. Every correction is described in a plain-text notice (the page escapes it),
 and a value is quoted at most ``QUOTE`` characters long.
 """
 
@@ -54,6 +55,10 @@ def parse(parameterized: param.Parameterized, names: list[str], args: dict) -> t
             else:
                 notices.append(f"'{name}' must be true or false, not {_quote(raw)}; using {default}.")
                 values[name] = default
+        elif isinstance(p, param.ListSelector):
+            values[name], notice = _parse_list(name, raw, p)
+            if notice:
+                notices.append(notice)
         elif isinstance(p, param.Selector):
             objects = list(p.objects.values()) if isinstance(p.objects, dict) else list(p.objects)
             if raw in [str(o) for o in objects]:
@@ -85,6 +90,21 @@ def parse(parameterized: param.Parameterized, names: list[str], args: dict) -> t
     return values, notices
 
 
+def _parse_list(name: str, raw: str, p: param.ListSelector) -> tuple[list, str | None]:
+    """A comma-separated list of choices: known ones kept in the parameter's own order
+    (duplicates once), unknown ones dropped with a notice; an empty string is the empty list."""
+    objects = list(p.objects.values()) if isinstance(p.objects, dict) else list(p.objects)
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    names = [str(o) for o in objects]
+    chosen = [o for o, s in zip(objects, names) if s in items]
+    unknown = [item for item in items if item not in names]
+    if not unknown:
+        return chosen, None
+    shown = ", ".join(_quote(u) for u in unknown[:3]) + (" …" if len(unknown) > 3 else "")
+    return chosen, (f"'{name}' takes a comma-separated list of {', '.join(names)}; "
+                    f"ignored {shown}.")
+
+
 def encode(parameterized: param.Parameterized, names: list[str]) -> dict[str, str]:
     """The query-string form of ``names``' current values (numbers to 6 significant digits)."""
     out = {}
@@ -92,6 +112,8 @@ def encode(parameterized: param.Parameterized, names: list[str]) -> dict[str, st
         value = getattr(parameterized, name)
         if isinstance(value, bool):
             out[name] = "true" if value else "false"
+        elif isinstance(value, (list, tuple)):
+            out[name] = ",".join(map(str, value))
         elif isinstance(value, float):
             out[name] = f"{value:.6g}"
         else:

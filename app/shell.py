@@ -20,7 +20,8 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 log = logging.getLogger("lae_landscapes")
 
 #: (slug, title) of every page, in navigation order; a page module registers itself in app.server
-NAV: list[tuple[str, str]] = [("landscape", "Landscape")]
+NAV: list[tuple[str, str]] = [("landscape", "Landscape"), ("trajectories", "Trajectories"),
+                              ("collapse", "Posterior collapse"), ("grassmannian", "Grassmannian")]
 
 
 class LiveFloatSlider(pn.widgets.FloatSlider):
@@ -89,18 +90,23 @@ class Page:
 
     def _changed(self, *events):
         changed = tuple(e.name for e in events)
-        self.guarded(self.redraw, changed)
-        self.write_url()
+        self.guarded(self.redraw, changed, write_url=True)
 
-    def guarded(self, fn, *args):
-        """Run a callback; a failure becomes a notice and the session keeps working."""
+    def guarded(self, fn, *args, write_url: bool = False):
+        """Run a callback; a failure becomes a notice and the session keeps working. All the
+        model changes it makes (and the URL's) reach the browser as one message."""
         try:
             with pn.io.hold():
                 fn(*args)
-            self.notices.clear("error")
+                if write_url:
+                    self.write_url()
+                if any(level == "error" for level, _ in self.notices.items):
+                    self.notices.clear("error")
         except Exception as exc:  # noqa: BLE001 - the visitor gets a message, the log a traceback
             log.exception("callback failed on page %s", self.slug)
             message = str(exc) if isinstance(exc, ValueError) else "something went wrong drawing this view"
+            if write_url:
+                self.write_url()
             self.notices.clear("error")
             self.notices.show(f"Could not update the page: {message}. The previous view is kept.", "error")
 

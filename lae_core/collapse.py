@@ -16,7 +16,8 @@ loading is W_pPCA = U (Σ² − τ²I)₊^{1/2} O.
 Public items
 ------------
 shrinkage, decoder_singular_values, collapsed, surviving_count, ppca_loading,
-scalar_diagonal_critical_points (the poster's example f(w) = x²(1 − w²)² + 2λw²) and its
+measured_shrinkage and measured_decoder_singular_values (the same numbers read off trained
+weights), scalar_diagonal_critical_points (the poster's example f(w) = x²(1 − w²)² + 2λw²) and its
 result type DiagonalCriticalPoint.
 """
 
@@ -33,6 +34,8 @@ __all__ = [
     "DiagonalCriticalPoint",
     "collapsed",
     "decoder_singular_values",
+    "measured_decoder_singular_values",
+    "measured_shrinkage",
     "ppca_loading",
     "scalar_diagonal_critical_points",
     "shrinkage",
@@ -249,6 +252,72 @@ def ppca_loading(U, sigma, tau2, O=None) -> np.ndarray:
             raise ValueError("O must have orthonormal rows (O Oᵀ = I)")
     scale = np.sqrt(np.maximum(sigma * sigma - tau2, 0.0))
     return (U * scale) @ O
+
+
+def _trained(name: str, W, U, shape_of) -> tuple[np.ndarray, np.ndarray]:
+    W = _v.matrix(name, W)
+    U = _v.matrix("U", U)
+    if U.shape[0] != shape_of(W):
+        raise ValueError(f"U must have {shape_of(W)} rows (one per data variable); got shape {U.shape}")
+    if not np.allclose(U.T @ U, np.eye(U.shape[1]), rtol=0.0, atol=_ORTHONORMAL_ATOL):
+        raise ValueError("U must have orthonormal columns (UᵀU = I)")
+    return W, U
+
+
+def measured_shrinkage(W1, W2, U) -> np.ndarray:
+    """How much trained weights keep of each principal direction: u_iᵀ W₂W₁ u_i.
+
+    At a global minimum W₂W₁ = U diag(s) Uᵀ on the data's span (Table 1), so this reads off
+    ``shrinkage(kind, σ_i, λ)`` from weights that a solver actually produced; away from a
+    minimum it is the map's gain along u_i.
+
+    Parameters
+    ----------
+    W1 : array_like, shape (k, m)
+        Encoder.
+    W2 : array_like, shape (m, k)
+        Decoder.
+    U : array_like, shape (m, r)
+        Orthonormal columns: the principal directions u_i of the data.
+
+    Returns
+    -------
+    ndarray, shape (r,)
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or ``U`` lacks orthonormal columns (message names it).
+    """
+    W2, U = _trained("W2", W2, U, lambda W: W.shape[0])
+    W1 = _v.matrix("W1", W1, shape=(W2.shape[1], W2.shape[0]))
+    return np.einsum("ij,ij->j", U, W2 @ (W1 @ U))
+
+
+def measured_decoder_singular_values(W2, U) -> np.ndarray:
+    """The decoder's gain along each principal direction: ‖W₂ᵀ u_i‖.
+
+    At a minimum of L_σ, W₂ = U (I − λΣ⁻²)₊^{1/2} Oᵀ, so this equals
+    ``decoder_singular_values(σ_i, λ)`` (per direction, unlike an SVD, which would sort them
+    and mix collapsed directions).
+
+    Parameters
+    ----------
+    W2 : array_like, shape (m, k)
+    U : array_like, shape (m, r)
+        Orthonormal columns.
+
+    Returns
+    -------
+    ndarray, shape (r,)
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or ``U`` lacks orthonormal columns (message names it).
+    """
+    W2, U = _trained("W2", W2, U, lambda W: W.shape[0])
+    return np.linalg.norm(W2.T @ U, axis=0)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ L_X(u) = ‖X − uuᵀX‖² = tr C − uᵀCu; the ``gr1_*`` functions work on
 Public items
 ------------
 gr1_loss, gr1_gradient, gr1_hessian, gr1_flow, gr1_critical_points (→ CriticalPoint),
-index_table (→ IndexRow), betti_numbers, disk_to_sphere, sphere_to_disk, grassmann_loss.
+gr1_circle (Gr₁(R²) by the line's angle), index_table (→ IndexRow), betti_numbers,
+disk_to_sphere, sphere_to_disk, grassmann_loss, principal_data (example data with chosen
+principal directions).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ __all__ = [
     "IndexRow",
     "betti_numbers",
     "disk_to_sphere",
+    "gr1_circle",
     "gr1_critical_points",
     "gr1_flow",
     "gr1_gradient",
@@ -46,6 +49,7 @@ __all__ = [
     "gr1_loss",
     "grassmann_loss",
     "index_table",
+    "principal_data",
     "sphere_to_disk",
 ]
 
@@ -537,3 +541,98 @@ def sphere_to_disk(u):
     u = _directions("u", u, 3)
     u = np.where(u[..., 2:3] < 0, -u, u)
     return _out(u[..., 0]), _out(u[..., 1])
+
+
+# --------------------------------------------------------------------------- Gr₁(R²) by angle
+
+
+def gr1_circle(X, phi):
+    """L_X on Gr₁(R²) = RP¹ by the line's angle: the line through u(φ) = (cos φ, sin φ).
+
+    Returns the loss L_X(u(φ)) (``gr1_loss``) and its derivative in φ, which is the
+    Riemannian gradient (``gr1_gradient``) paired with the unit tangent u'(φ) = (−sin φ, cos φ):
+
+        dL/dφ = grad L_X(u(φ)) · u'(φ).
+
+    For X with principal directions at angles θ (σ₁) and θ + π/2 (σ₂) this is
+    L = σ₁² sin²(φ − θ) + σ₂² cos²(φ − θ) and dL/dφ = (σ₁² − σ₂²) sin 2(φ − θ); both have
+    period π (φ and φ + π are the same line). The negative gradient flow on RP¹ moves φ in
+    the direction of −dL/dφ.
+
+    Parameters
+    ----------
+    X : array_like, shape (2, n)
+        Data in the plane, one column per sample.
+    phi : float or array_like, any shape
+        Angles in radians.
+
+    Returns
+    -------
+    loss, slope : float or ndarray, each of phi's shape
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not a finite matrix with two rows, or ``phi`` is not finite (message names
+        the argument).
+    """
+    X = _data(X)
+    if X.shape[0] != 2:
+        raise ValueError(f"X must have 2 rows (data in the plane); got shape {X.shape}")
+    phi = _v.array("phi", phi)
+    u = np.stack([np.cos(phi), np.sin(phi)], axis=-1)
+    tangent = np.stack([-np.sin(phi), np.cos(phi)], axis=-1)
+    loss = np.asarray(gr1_loss(X, u))
+    slope = np.einsum("...i,...i->...", gr1_gradient(X, u), tangent)
+    return _out(loss), _out(np.asarray(slope))
+
+
+# --------------------------------------------------------------------------- example data
+
+
+def principal_data(sigma, U, n, seed=0) -> np.ndarray:
+    """Data X = U diag(σ) Vᵀ with chosen principal directions U and singular values σ.
+
+    V (n × r) has orthonormal columns orthogonal to the all-ones vector (drawn as in
+    ``lae_core.landscape.random_data`` from ``seed``), so X is mean-centred, XXᵀ = U Σ² Uᵀ and
+    the σ_i need not be sorted or distinct (a tie makes L_X non-Morse; a page shows that).
+
+    Parameters
+    ----------
+    sigma : array_like, shape (r,)
+        Singular values σ_i ≥ 0, in the order of U's columns.
+    U : array_like, shape (m, r)
+        Orthonormal columns: the principal directions.
+    n : int
+        Number of samples, n ≥ r + 1.
+    seed : int
+        Seed ≥ 0 for V.
+
+    Returns
+    -------
+    ndarray, shape (m, n)
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is negative, non-finite or does not match U's columns, ``U`` lacks
+        orthonormal columns, or ``n``/``seed`` is out of range (message names the argument).
+    """
+    from lae_core.landscape import random_data  # data construction lives there
+
+    U = _v.matrix("U", U)
+    m, r = U.shape
+    if r < 1 or r > m:
+        raise ValueError(f"U must have between 1 and m = {m} columns; got shape {U.shape}")
+    if not np.allclose(U.T @ U, np.eye(r), rtol=0.0, atol=1e-8):
+        raise ValueError("U must have orthonormal columns (UᵀU = I)")
+    sigma = _v.array("sigma", sigma, shape=(r,))
+    if (sigma < 0).any():
+        raise ValueError(f"sigma must be ≥ 0 (singular values); got minimum {sigma.min():g}")
+    n = _v.integer("n", n, minimum=r + 1)
+    seed = _v.integer("seed", seed, minimum=0)
+    # random_data's X0 = U0 diag(s0) Vᵀ: recover its V, then put our own U and σ around it.
+    s0 = np.arange(r, 0, -1, dtype=float)
+    X0, U0 = random_data(r, n, s0, seed)
+    Vt = (U0.T @ X0) / s0[:, None]
+    return (U * sigma) @ Vt

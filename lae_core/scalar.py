@@ -23,6 +23,10 @@ The other modes of the reference page are here too:
 - ``alignment_loss`` — weight alignment
   λ_pred(y − w₁x)² + λ_info(x − w₂w₁x)² + λ_reg(w₁² + w₂²) − 2λ_self·w₁w₂.
 
+For the solvers moving on these landscapes: ``nearest_critical_set`` says which critical set a
+run ended at, and ``samples`` makes n data points whose full batch is exactly the landscape drawn
+(mini-batch runs).
+
 Critical sets are *classified from the Hessian* at the set (Morse index = number of negative
 eigenvalues); where the Hessian has a zero eigenvalue the set is marked ``degenerate`` and its
 type is settled by the loss on a small circle around it (higher-order terms decide there).
@@ -44,6 +48,7 @@ __all__ = [
     "tied_loss", "tied_gradient", "tied_hessian", "tied_critical_sets",
     "alignment_loss", "alignment_gradient", "alignment_hessian", "alignment_critical_sets",
     "critical_value_sum", "critical_product_level",
+    "nearest_critical_set", "samples",
 ]
 
 #: half-width of the window in which curves of critical points are sampled (|w| ≤ CURVE_LIMIT)
@@ -622,3 +627,96 @@ def alignment_critical_sets(x, y, lam_pred, lam_info, lam_reg, lam_self, limit=1
                              lambda s, t: alignment_hessian(s, t, *args),
                              f"({_fmt(pt[0])}, {_fmt(pt[1])})"))
     return out
+
+
+# --------------------------------------------------------------------------- where a run ends
+
+def nearest_critical_set(sets, point):
+    """The critical set closest to ``point`` in the (w₁, w₂) plane, and its distance.
+
+    Which critical set did a solver reach? Compare its last iterate with every set: a point
+    set by the Euclidean distance to its point; a curve by the distance to the polyline through
+    its samples (straight segments between consecutive samples, so a point lying on the curve
+    between two samples is at distance ≈ 0 — the chord error of the sampled hyperbolas and
+    circles is below 10⁻³ — not half a sample spacing). A curve is sampled only inside
+    |w| ≤ ``CURVE_LIMIT``; beyond it the distance is to the sampled window's end.
+
+    Parameters
+    ----------
+    sets : sequence of CriticalSet
+        For example ``critical_sets(...)`` or ``tied_critical_sets(...)``.
+    point : array_like, shape (2,)
+        (w₁, w₂), finite.
+
+    Returns
+    -------
+    (CriticalSet or None, float)
+        The nearest set (the first of equally near ones, so the list's order breaks ties) and
+        its distance; ``(None, inf)`` when ``sets`` is empty (e.g. a flat loss, x = 0).
+
+    Raises
+    ------
+    ValueError
+        ``point`` is not two finite numbers.
+    """
+    q = v.array("point", point, shape=(2,))
+    best, best_d = None, np.inf
+    for s in sets:
+        pts = np.atleast_2d(np.asarray(s.points, dtype=float))
+        if s.shape == "curve" and len(pts) > 1:
+            a, d = pts[:-1], pts[1:] - pts[:-1]
+            length2 = np.einsum("ij,ij->i", d, d)
+            t = np.divide(np.einsum("ij,ij->i", q - a, d), length2, out=np.zeros_like(length2),
+                          where=length2 > 0)
+            nearest = a + np.clip(t, 0.0, 1.0)[:, None] * d
+        else:
+            nearest = pts
+        dist = float(np.min(np.hypot(nearest[:, 0] - q[0], nearest[:, 1] - q[1])))
+        if dist < best_d:
+            best, best_d = s, dist
+    return best, best_d
+
+
+# --------------------------------------------------------------------------- mini-batch data
+
+def samples(values, n, seed=0):
+    """``n`` mean-centred samples whose scatter matrix is exactly ``diag(values)²``.
+
+    ``X = diag(values) Vᵀ`` with ``V`` (n × m) a random matrix of orthonormal columns, all
+    orthogonal to the all-ones vector. Hence ``X Xᵀ = diag(values²)`` and ``X 1 = 0``: every
+    loss of the LAE, which depends on the data only through ``X Xᵀ`` (solvers module), is on
+    the full batch exactly the loss with data ``diag(values)``, while a mini-batch of the
+    columns sees a noisy, unbiased estimate of it. With ``values = [x]`` these are ``n``
+    numbers xᵢ with Σ xᵢ = 0 and Σ xᵢ² = x² (the scalar LAE); with ``values = [x, y]`` they
+    are ``n`` points in the plane whose full batch is the tied case's ``X = diag(x, y)``.
+
+    Parameters
+    ----------
+    values : array_like, shape (m,)
+        Finite reals (any sign, zeros and repeats allowed); ``m ≥ 1``.
+    n : int
+        Number of samples, ``n ≥ m + 1`` (centring costs one dimension).
+    seed : int
+        Seed ≥ 0 of ``numpy.random.default_rng``; the same seed gives the same samples.
+
+    Returns
+    -------
+    ndarray, shape (m, n)
+
+    Raises
+    ------
+    ValueError
+        ``values`` empty, not 1-D or not finite; ``n`` not a whole number ≥ m + 1; ``seed``
+        not a whole number ≥ 0.
+    """
+    values = v.array("values", values, ndim=1)
+    m = values.size
+    if m < 1:
+        raise ValueError("values must hold at least one number")
+    n = v.integer("n", n, minimum=m + 1)
+    seed = v.integer("seed", seed, minimum=0)
+    Z = np.random.default_rng(seed).standard_normal((n, m))
+    Z -= Z.mean(axis=0)             # columns in the complement of the ones vector
+    V, R = np.linalg.qr(Z)          # orthonormal columns spanning the same space
+    V *= np.where(np.diag(R) < 0, -1.0, 1.0)
+    return values[:, None] * V.T

@@ -17,7 +17,7 @@ import panel as pn
 import param
 
 from app import plots, shell
-from app.plot3d import Surface3D
+from app.plot3d import PlotlyFigure, surface
 from lae_core import scalar
 
 KIND_TITLES = {"unregularized": "L (unregularized)", "product": "L_π (product)", "sum": "L_σ (sum)"}
@@ -186,34 +186,26 @@ class LandscapePage(shell.Page):
 
     def build(self):
         st = self.state
-        x_range = plots.Range1d(-EXTENT, EXTENT, bounds=(-EXTENT, EXTENT))
-        y_range = plots.Range1d(-EXTENT, EXTENT, bounds=(-EXTENT, EXTENT))
-        self.surfaces = {kind: plots.SurfacePlot(KIND_TITLES[kind], EXTENT, N, x_range=x_range, y_range=y_range)
-                         for kind in scalar.LOSSES}
-        self.surfaces["alignment"] = plots.SurfacePlot("Weight alignment loss", EXTENT, N,
-                                                       x_range=x_range, y_range=y_range)
-        self.summaries = {k: pn.pane.HTML("", css_classes=["summary", f"summary-{k}"], sizing_mode="stretch_width",
-                                          styles={"font-size": "13px"})
-                          for k in self.surfaces}
-        self.formulas = {k: pn.pane.LaTeX("", renderer="katex", css_classes=["formula", f"formula-{k}"], styles={"font-size": "14px"})
-                         for k in self.surfaces}
-        self.columns = {k: pn.Column(pn.pane.Bokeh(self.surfaces[k].figure), self.formulas[k], self.summaries[k],
-                                     width=350, css_classes=[f"surface-{k}"])
-                        for k in self.surfaces}
+        self.ranges = (plots.Range1d(-EXTENT, EXTENT, bounds=(-EXTENT, EXTENT)),
+                       plots.Range1d(-EXTENT, EXTENT, bounds=(-EXTENT, EXTENT)))
+        self.surfaces, self.summaries, self.formulas, self.columns = {}, {}, {}, {}
+        self.surface_row = pn.Row()
+        for kind in self.state.kinds():
+            self.add_surface(kind)
         self.bifurcation = plots.BifurcationPlot("L_σ: critical points against λ (pitchfork at λ = x²)", 4.0)
-        self.plot3d = Surface3D(height=440, sizing_mode="stretch_width", visible=False)
+        self.plot3d = PlotlyFigure(height=440, sizing_mode="stretch_width", visible=False)
         self.show3d = pn.widgets.Toggle(label="Show the 3-D surface", value=False, css_classes=["show-3d"])
         self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("view3d",)), "value")
 
-        widgets = {name: shell.LiveFloatSlider for name in
-                   ("lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self")}
-        self.controls = pn.Param(st, parameters=["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info",
-                                                 "lam_reg", "lam_self", "log_color"],
-                                 widgets=dict(widgets, mode=pn.widgets.Select), show_name=False,
-                                 sizing_mode="stretch_width")
+        self.widgets = {name: shell.LiveFloatSlider.from_param(st.param[name], sizing_mode="stretch_width")
+                        for name in ("lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self")}
+        self.widgets["mode"] = pn.widgets.Select.from_param(st.param.mode, sizing_mode="stretch_width")
+        self.widgets["log_color"] = pn.widgets.Checkbox.from_param(st.param.log_color)
+        order = ["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self", "log_color"]
+        self.controls = pn.Column(*(self.widgets[n] for n in order), sizing_mode="stretch_width")
         self.set_visibility()
         main = pn.Column(
-            pn.Row(*self.columns.values()),
+            self.surface_row,
             pn.pane.Str(plots.LEGEND, styles={"font-size": "12px", "color": "#555"}),
             pn.Row(pn.pane.Bokeh(self.bifurcation.figure),
                    pn.Column(pn.pane.Markdown(
@@ -222,11 +214,27 @@ class LandscapePage(shell.Page):
                        "only shrinks towards the origin. Critical points are found from the formulas and "
                        "classified from the Hessian here, live; hover over a marker for its eigenvalues.",
                        width=420))),
-            pn.Column(pn.Row(self.show3d, pn.Param(st, parameters=["view3d"], show_name=False, width=220)),
+            pn.Column(pn.Row(self.show3d, pn.widgets.Select.from_param(st.param.view3d, width=220)),
                       self.plot3d),
         )
         self.redraw(None)
         return self.controls, main
+
+    def add_surface(self, key: str) -> None:
+        """A map with its formula and summary. Built on first use: the alignment map only when
+        that mode is chosen, so a cold load builds (and the browser renders) three figures."""
+        if key in self.surfaces:
+            return
+        x_range, y_range = self.ranges
+        self.surfaces[key] = plots.SurfacePlot(KIND_TITLES.get(key, "Weight alignment loss"), EXTENT, N,
+                                               x_range=x_range, y_range=y_range)
+        self.summaries[key] = pn.pane.HTML("", css_classes=["summary", f"summary-{key}"],
+                                           sizing_mode="stretch_width", styles={"font-size": "13px"})
+        self.formulas[key] = pn.pane.LaTeX("", renderer="katex", css_classes=["formula", f"formula-{key}"],
+                                           styles={"font-size": "14px"})
+        self.columns[key] = pn.Column(pn.pane.Bokeh(self.surfaces[key].figure), self.formulas[key],
+                                      self.summaries[key], width=350, css_classes=[f"surface-{key}"])
+        self.surface_row.append(self.columns[key])
 
     def set_visibility(self):
         m = self.state.mode
@@ -237,14 +245,15 @@ class LandscapePage(shell.Page):
         for n in ("lam_pred", "lam_info", "lam_reg", "lam_self"):
             names[n] = m == "alignment"
         for widget_name, visible in names.items():
-            if widget_name in self.controls._widgets:
-                self.controls._widgets[widget_name].visible = visible
+            self.widgets[widget_name].visible = visible
 
     def redraw(self, changed):
         """Repaint what depends on the changed parameters (all of it when ``changed`` is None)."""
         st = self.state
         only_3d = changed is not None and set(changed) <= {"view3d"}
         if changed is None or "mode" in changed:
+            for key in st.kinds():
+                self.add_surface(key)
             self.set_visibility()
         if not only_3d:
             for p in st.panels():
@@ -260,8 +269,8 @@ class LandscapePage(shell.Page):
             # a 60 × 60 grid: plenty for a rotatable view, ~40 kB per update
             kind = "alignment" if st.mode == "alignment" else st.view3d
             w = np.linspace(-EXTENT, EXTENT, 60)
-            self.plot3d.show(w, st.loss_grid(kind, w[None, :], w[:, None]),
-                             KIND_TITLES.get(kind, "Weight alignment loss"))
+            self.plot3d.param.update(**surface(w, st.loss_grid(kind, w[None, :], w[:, None]),
+                                               KIND_TITLES.get(kind, "Weight alignment loss")))
 
 
 def create(**kwargs):

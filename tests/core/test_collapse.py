@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from lae_core.collapse import (
     collapsed,
     decoder_singular_values,
+    measured_decoder_singular_values,
+    measured_shrinkage,
     ppca_loading,
     scalar_diagonal_critical_points,
     shrinkage,
@@ -358,5 +360,31 @@ def test_zero_data_and_zero_lambda_is_flat():
     (lambda: scalar_diagonal_critical_points(1.0, -1.0), "lam"),
 ])
 def test_invalid_arguments_raise_value_error_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        call()
+
+
+def test_measured_values_read_the_closed_form_minimum_back_per_direction():
+    rng = np.random.default_rng(4)
+    U = random_orthonormal(rng, 4, 4)
+    O = random_orthonormal(rng, 4, 4)
+    sigma, lam = np.array([3.0, 2.0, 1.2, 0.5]), 1.0
+    # Table 1 (sum loss): W₂ = U (I − λΣ⁻²)₊^{1/2} Oᵀ, W₁ = W₂ᵀ — written from the paper
+    D = np.diag(np.sqrt(np.clip(1 - lam / sigma**2, 0, None)))
+    W2 = U @ D @ O.T
+    W1 = W2.T
+    np.testing.assert_allclose(measured_decoder_singular_values(W2, U), np.diag(D), atol=1e-12)
+    np.testing.assert_allclose(measured_shrinkage(W1, W2, U), np.diag(D) ** 2, atol=1e-12)
+    # order follows U's columns, not sorted like an SVD
+    np.testing.assert_allclose(measured_shrinkage(W1, W2, U[:, ::-1]), np.diag(D)[::-1] ** 2, atol=1e-12)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: measured_shrinkage(np.eye(2), np.eye(3), np.eye(3)), "W1"),
+    (lambda: measured_shrinkage(np.eye(3), np.eye(3), np.eye(2)), "U"),
+    (lambda: measured_decoder_singular_values(np.eye(3), np.ones((3, 2))), "U"),
+    (lambda: measured_decoder_singular_values([[np.nan]], [[1.0]]), "W2"),
+])
+def test_measured_values_reject_bad_arguments_naming_them(call, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
         call()

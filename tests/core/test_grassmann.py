@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from lae_core.grassmann import (
     betti_numbers,
     disk_to_sphere,
+    gr1_circle,
     gr1_critical_points,
     gr1_flow,
     gr1_gradient,
@@ -24,6 +25,7 @@ from lae_core.grassmann import (
     gr1_loss,
     grassmann_loss,
     index_table,
+    principal_data,
     sphere_to_disk,
 )
 
@@ -497,5 +499,54 @@ X3 = np.diag([3.0, 2.0, 1.0])
     (lambda: grassmann_loss(X3, 2 * np.eye(3)), "P"),
 ])
 def test_invalid_arguments_raise_value_error_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        call()
+
+
+# ----------------------------------------------------------------------------- page helpers
+
+
+def rotation(theta):
+    return np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+
+
+def test_gr1_circle_is_the_loss_of_the_line_at_angle_phi_with_its_angular_derivative():
+    theta, s1, s2 = 0.4, 2.0, 0.5
+    X = principal_data([s1, s2], rotation(theta), n=30, seed=3)
+    phi = np.linspace(0.0, np.pi, 37)
+    loss, slope = gr1_circle(X, phi)
+    # hand formula: L = tr C − uᵀCu with C = R diag(σ²) Rᵀ
+    np.testing.assert_allclose(loss, s1**2 * np.sin(phi - theta) ** 2 + s2**2 * np.cos(phi - theta) ** 2,
+                               atol=1e-12)
+    h = 1e-6
+    fd = (gr1_circle(X, phi + h)[0] - gr1_circle(X, phi - h)[0]) / (2 * h)
+    np.testing.assert_allclose(slope, fd, atol=1e-7)
+    # period π: φ and φ + π are the same line
+    np.testing.assert_allclose(gr1_circle(X, phi + np.pi)[0], loss, atol=1e-12)
+    l0, s0 = gr1_circle(X, theta)
+    assert np.ndim(l0) == 0 and l0 == pytest.approx(s2**2) and s0 == pytest.approx(0.0, abs=1e-12)
+
+
+def test_principal_data_has_the_chosen_directions_and_singular_values_and_is_centred():
+    rng = np.random.default_rng(5)
+    U = orthogonal(rng, 3)
+    sigma = np.array([1.0, 3.0, 2.0])  # any order
+    X = principal_data(sigma, U, n=20, seed=2)
+    assert X.shape == (3, 20)
+    np.testing.assert_allclose(X.mean(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(X @ X.T, U @ np.diag(sigma**2) @ U.T, atol=1e-12)
+    np.testing.assert_array_equal(principal_data(sigma, U, n=20, seed=2), X)  # seeded
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: gr1_circle(X3, 0.0), "X"),
+    (lambda: gr1_circle(np.eye(2), np.nan), "phi"),
+    (lambda: principal_data([1.0, 2.0], np.ones((2, 2)), 5), "U"),
+    (lambda: principal_data([1.0], np.eye(2), 5), "sigma"),
+    (lambda: principal_data([1.0, -1.0], np.eye(2), 5), "sigma"),
+    (lambda: principal_data([1.0, 2.0], np.eye(2), 2), "n"),
+    (lambda: principal_data([1.0, 2.0], np.eye(2), 5, -1), "seed"),
+])
+def test_page_helpers_reject_bad_arguments_naming_them(call, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
         call()

@@ -1,0 +1,535 @@
+"""The Trajectories page: the six LAE-PCA solvers of ``lae_core.solvers`` moving on the scalar
+landscape (and on the tied vector case m = 2, k = 1), animated, with the loss and ‖W₁ − W₂ᵀ‖ per
+iteration beside the map and each run's outcome in words.
+
+- ``TrajectoryState`` — the page's state (a ``param.Parameterized``; its parameters carry bounds
+  and labels and are the URL). ``background()`` and ``runs()`` turn it into numbers by calling
+  ``lae_core.scalar`` and ``lae_core.solvers``; ``outcome()`` puts a run into words.
+- ``Run`` — one solver's run as the page draws it: plane coordinates, loss, ‖W₁ − W₂ᵀ‖.
+- ``TrajectoriesPage`` — the layout. A control change recomputes every selected run and sends
+  its path once, as float32 arrays; an animation frame only moves the current-iterate markers
+  (a ``ColumnDataSource`` of at most six rows), two vertical rules and the counter.
+
+No formula is written here: losses, critical sets, mini-batch data and the nearest critical set
+all come from ``lae_core``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.events import Tap
+from bokeh.models import ColumnDataSource, CustomJSTickFormatter, HoverTool, Span
+from bokeh.plotting import figure
+
+from app import plots, shell
+from lae_core import scalar, solvers
+
+EXTENT, N = 2.0, 200
+#: Values below this are drawn at it on the log axes (an exact 0 has no logarithm).
+LOG_FLOOR = 1e-16
+#: A run "reaches" a critical set when its last iterate is this close to it (weight units).
+REACH = 1e-3
+#: ‖W₁ − W₂ᵀ‖ below this counts as W₁ = W₂ᵀ in the words.
+TIED = 1e-6
+
+MODES = {"Scalar LAE (m = k = 1)": "scalar", "Tied vector case (m = 2, k = 1)": "tied"}
+KINDS = {"L_σ (sum)": "sum", "L_π (product)": "product", "L (unregularized)": "unregularized"}
+KIND_TITLES = {v: k for k, v in KINDS.items()}
+LABELS = {"untied_gd": "untied GD", "sync_gd": "sync GD", "tied_gd": "tied GD (Oja)",
+          "exact_untied": "exact untied", "exact_sync": "exact sync", "exact_tied": "exact tied"}
+#: one colour per solver, readable on the white side plots and (with a white halo) on the map
+COLORS = {"untied_gd": "#0072b2", "sync_gd": "#56b4e9", "tied_gd": "#cc79a7",
+          "exact_untied": "#d55e00", "exact_sync": "#e69f00", "exact_tied": "#222222"}
+GRADIENT = ("untied_gd", "sync_gd", "tied_gd")
+#: methods whose every iterate has W₁ = W₂ᵀ (sync averages after each step), so in the tied
+#: case they move in the drawn plane W = W₂ = W₁ᵀ = [w₁, w₂]ᵀ
+TIED_ITERATES = ("sync_gd", "tied_gd", "exact_sync", "exact_tied")
+TIED_BY_CONSTRUCTION = ("tied_gd", "exact_tied")
+SYNCED = ("sync_gd", "exact_sync")
+SIDE_TOOLS = "pan,box_zoom,wheel_zoom,reset"
+PLURAL = {"minimum": "minima", "saddle": "saddles", "maximum": "maxima"}
+
+
+def _num(z: float, digits: int = 3) -> str:
+    text = f"{z:.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def _point(a: float, b: float) -> str:
+    return f"({_num(a)}, {_num(b)})"
+
+
+def _sci(z: float) -> str:
+    return "0" if z == 0 else f"{z:.1e}"
+
+
+def _plural(n: int, word: str = "iteration") -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def set_words(s) -> str:
+    """A critical set in words: "the minimum at (0.707, 0.707)", "the origin (a saddle)"."""
+    degenerate = "degenerate " if s.degenerate and s.shape == "point" else ""
+    if s.shape == "curve":
+        return f"the {s.label}, a curve of {PLURAL[s.type]}"
+    if s.label == "origin":
+        return f"the origin (a {degenerate}{s.type})"
+    return f"the {degenerate}{s.type} at {s.label}"
+
+
+@dataclass
+class Run:
+    """One solver's run as drawn: coordinates in the map's plane, loss and ‖W₁ − W₂ᵀ‖ per
+    iterate (all finite: ``solve`` drops a diverging iterate), and whether the run lives in
+    the drawn plane (an untied method in the tied case is drawn by its decoder W₂)."""
+
+    method: str
+    trajectory: solvers.Trajectory
+    w1: np.ndarray
+    w2: np.ndarray
+    loss: np.ndarray
+    gap: np.ndarray
+    in_plane: bool
+
+    @property
+    def frames(self) -> int:
+        return len(self.loss)
+
+
+class TrajectoryState(param.Parameterized):
+    """Everything the page shows is a function of these parameters (and they are the URL)."""
+
+    mode = param.Selector(default="scalar", objects=MODES, label="Landscape",
+                          doc="The scalar LAE, or the tied vector case W = [w₁, w₂]ᵀ, X = diag(x, y).")
+    kind = param.Selector(default="sum", objects=KINDS, label="Loss")
+    lam = param.Number(default=0.5, bounds=(0.0, 4.0), step=0.01, label="λ",
+                       doc="Regularization strength λ ≥ 0.")
+    x = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.01, label="x", doc="The data x.")
+    y = param.Number(default=0.7, bounds=(0.0, 2.0), step=0.01, label="y",
+                     doc="The second data value of the tied case, X = diag(x, y).")
+    w1 = param.Number(default=-1.4, bounds=(-EXTENT, EXTENT), step=0.05, label="start w₁")
+    w2 = param.Number(default=1.7, bounds=(-EXTENT, EXTENT), step=0.05, label="start w₂")
+    methods = param.ListSelector(default=["untied_gd", "tied_gd", "exact_untied"], objects=list(solvers.METHODS),
+                                 label="Solvers")
+    lr_exp = param.Number(default=-1.3, bounds=(-4.0, 0.0), step=0.05, label="Learning rate",
+                          doc="log₁₀ of the gradient methods' learning rate.")
+    max_iter = param.Integer(default=2000, bounds=(10, 5000), step=10, label="Iteration limit")
+    tol_exp = param.Integer(default=-10, bounds=(-14, -2), label="Tolerance",
+                            doc="log₁₀ of the convergence tolerance: stop when ‖step‖ ≤ tol·(1 + ‖W‖).")
+    minibatch = param.Boolean(default=False, label="Mini-batches")
+    n = param.Integer(default=20, bounds=(4, 200), label="Samples n")
+    batch_size = param.Integer(default=4, bounds=(1, 200), label="Batch size")
+    seed = param.Integer(default=0, bounds=(0, 9999), label="Seed")
+
+    URL_PARAMS = ["mode", "kind", "lam", "x", "y", "w1", "w2", "methods", "lr_exp", "max_iter", "tol_exp",
+                  "minibatch", "n", "batch_size", "seed"]
+
+    @property
+    def lr(self) -> float:
+        return 10.0 ** self.lr_exp
+
+    @property
+    def tol(self) -> float:
+        return 10.0 ** self.tol_exp
+
+    # ---------------------------------------------------------------- state → numbers
+    def background(self):
+        """The loss on the map's grid (rows along w₂) and its critical sets."""
+        w = np.linspace(-EXTENT, EXTENT, N)
+        w1, w2 = w[None, :], w[:, None]
+        if self.mode == "tied":
+            return (scalar.tied_loss(self.kind, w1, w2, self.x, self.y, self.lam),
+                    scalar.tied_critical_sets(self.kind, self.x, self.y, self.lam))
+        return scalar.loss(self.kind, w1, w2, self.x, self.lam), scalar.critical_sets(self.kind, self.x, self.lam)
+
+    def data(self) -> np.ndarray:
+        """X: diag(x) or diag(x, y); with mini-batches n samples with exactly that X Xᵀ."""
+        values = [self.x] if self.mode == "scalar" else [self.x, self.y]
+        if self.minibatch:
+            return scalar.samples(values, self.n, self.seed)
+        return np.diag(values)
+
+    def start(self) -> tuple[np.ndarray, np.ndarray]:
+        """(W1, W2) at the start: the scalar (w₁, w₂), or W₁ = W₂ᵀ = [w₁, w₂] in the tied case."""
+        if self.mode == "tied":
+            W2 = np.array([[self.w1], [self.w2]])
+            return W2.T.copy(), W2
+        return np.array([[self.w1]]), np.array([[self.w2]])
+
+    def runs(self) -> list[Run]:
+        """Every selected solver from the start, in ``METHODS`` order."""
+        X = self.data()
+        W1, W2 = self.start()
+        batch = min(self.batch_size, self.n) if self.minibatch else None
+        out = []
+        for method in solvers.METHODS:
+            if method not in self.methods:
+                continue
+            t = solvers.solve(method, X, 1, self.lam, W1=W1, W2=W2, lr=self.lr, max_iter=self.max_iter,
+                              tol=self.tol, batch_size=batch, seed=self.seed, kind=self.kind)
+            if self.mode == "tied":
+                a, b = t.W2[:, 0, 0], t.W2[:, 1, 0]
+            else:
+                a, b = t.W1[:, 0, 0], t.W2[:, 0, 0]
+            in_plane = self.mode == "scalar" or method in TIED_ITERATES
+            out.append(Run(method, t, a, b, t.loss, t.transpose_gap, in_plane))
+        return out
+
+    # ---------------------------------------------------------------- numbers → words
+    def outcome(self, run: Run, sets) -> str:
+        """What happened to ``run``, in words a student can read."""
+        t = run.trajectory
+        gradient = run.method in GRADIENT
+        if t.status == "diverged":
+            if gradient:
+                return (f"diverged at iteration {t.iterations + 1} — lower the learning rate "
+                        f"(now {t.lr:.3g}). The path is drawn up to iteration {t.iterations}, "
+                        f"its last finite iterate.")
+            return (f"diverged at iteration {t.iterations + 1} — the closed-form steps are numerically "
+                    f"unstable here. The path is drawn up to iteration {t.iterations}.")
+        end = _point(run.w1[-1], run.w2[-1])
+        loss = f"{run.loss[-1]:.4g}"
+        gap = float(run.gap[-1])
+        target, dist = scalar.nearest_critical_set(sets, (run.w1[-1], run.w2[-1]))
+        if not run.in_plane and gap >= TIED:
+            where = ("off the drawn plane (its encoder W₁ is not W₂ᵀ), so at none of the critical "
+                     "sets drawn")
+        elif target is None:
+            where = "on a loss that is flat here (x = 0: every point is critical)"
+        elif t.status == "converged":
+            where = (f"reaching {set_words(target)}" if dist <= REACH
+                     else f"closest to {set_words(target)} ({dist:.2g} away)")
+        else:
+            where = (f"near {set_words(target)} ({dist:.2g} away)" if dist <= 0.05
+                     else "not yet at a critical point")
+        if t.status == "converged":
+            text = f"converged after {_plural(t.iterations)} at {end} with loss {loss}, {where}."
+        else:
+            if self.minibatch and self.batch_size < self.n:
+                hint = "Mini-batch noise keeps the steps from shrinking to zero."
+            elif gradient:
+                hint = "Raise the iteration limit or the learning rate."
+            else:
+                hint = "Raise the iteration limit."
+            text = (f"stopped at the iteration limit after {_plural(t.iterations)} without converging, "
+                    f"at {end} with loss {loss}, {where}. {hint}")
+        if self.mode == "scalar" and run.method in TIED_BY_CONSTRUCTION and self.w1 != self.w2:
+            text = (f"starts at the nearest tied point {_point(run.w1[0], run.w2[0])} (dotted); "
+                    + text)
+        if not run.in_plane:
+            text = "(decoder W₂ drawn, dashed) " + text
+        text += f" ‖W₁ − W₂ᵀ‖ = {_sci(gap)}"
+        if run.method in TIED_BY_CONSTRUCTION:
+            text += " (tied by construction)."
+        elif run.method in SYNCED and gap < TIED:
+            text += " (W₁ = W₂ᵀ after every averaging step)."
+        elif gap < TIED and self.kind == "sum" and t.status == "converged":
+            text += " — W₁ = W₂ᵀ, as the Transpose Theorem says for the sum loss."
+        elif gap >= TIED and self.kind != "sum" and t.status == "converged":
+            text += " — for this loss W₁ need not equal W₂ᵀ."
+        else:
+            text += "."
+        return text
+
+    def notes(self) -> list[str]:
+        """Plain sentences on what is drawn, shown under the map."""
+        out = []
+        if self.mode == "tied":
+            untied = [LABELS[m] for m in self.methods if m not in TIED_ITERATES]
+            out.append("Tied case: the map is L(Wᵀ, W) for W = [w₁, w₂]ᵀ; sync and tied solvers keep "
+                       "W₁ = W₂ᵀ and move in this plane.")
+            if untied:
+                out.append(f"{', '.join(untied)}: W₁ and W₂ are four separate numbers here; the dashed "
+                           "path is the decoder W₂ = [w₁, w₂]ᵀ, which lies on the map only where W₁ = W₂ᵀ.")
+        if self.minibatch:
+            b = min(self.batch_size, self.n)
+            full = " (b ≥ n: full batch)" if self.batch_size >= self.n else ""
+            out.append(f"Mini-batches: the data are n = {self.n} samples (seed {self.seed}) whose full batch "
+                       f"gives exactly the loss on the map; each step sees b = {b} of them{full}.")
+        if not self.methods:
+            out.append("Choose at least one solver.")
+        return out
+
+
+#: Play at the last frame starts again from the first (Panel's Player would stop at once).
+RESTART_JS = """
+if (cb_obj.direction === 1 && cb_obj.value >= cb_obj.end) { cb_obj.value = cb_obj.start }
+"""
+#: Panel's Player view resizes its range input only when ``value`` changes (and sets the value
+#: before the maximum on first render, which clamps it to 100): re-run that update when ``end``
+#: changes, without changing the value.
+END_JS = "cb_obj.properties.value.change.emit()"
+LR_FORMAT = "return Number(Math.pow(10, tick).toPrecision(2)).toString()"
+TOL_FORMAT = "return '1e' + tick"
+PAGE_CSS = """
+.iteration-counter { font-size: 15px; font-weight: 600; color: #23395d; font-variant-numeric: tabular-nums; }
+.outcome-list { list-style: none; padding: 0; margin: 4px 0; font-size: 13px; line-height: 1.45; }
+.outcome-list li { margin: 3px 0 7px 0; padding-left: 30px; position: relative; }
+.outcome-list .swatch { position: absolute; left: 0; top: 8px; width: 22px; height: 0;
+                        border-top: 4px solid; }
+.outcome-list .swatch.dashed { border-top-style: dashed; }
+.outcome-list b { color: #23395d; }
+.outcome-list .diverged { color: #a12622; }
+.notes { font-size: 12.5px; color: #444; margin: 2px 0; }
+"""
+SIDEBAR_CSS = """
+.section { font-weight: 600; color: #23395d; border-bottom: 1px solid #d8dde6; margin-top: 6px;
+           padding-bottom: 2px; font-size: 13.5px; }
+.hint { font-size: 12px; color: #666; }
+"""
+
+
+def _method_css() -> str:
+    """Colour swatches beside the solver checkboxes, in ``METHODS`` order."""
+    rules = [f"label:nth-of-type({i}) span::after {{ content: ''; display: inline-block; width: 20px; "
+             f"height: 0; border-top: 4px solid {COLORS[m]}; margin: 0 0 3px 8px; vertical-align: middle; }}"
+             for i, m in enumerate(solvers.METHODS, start=1)]
+    return "\n".join(rules)
+
+
+class LivePlayer(pn.widgets.Player):
+    """Panel's Player without the 50 ms debounce of widget changes (as ``shell.LiveFloatSlider``):
+    every animation frame's value reaches the server at once."""
+
+    _priority_changes = ["value"]
+
+
+class TrajectoriesPage(shell.Page):
+    """Lays out ``TrajectoryState``: the map with paths, the side plots, the player, the words."""
+
+    slug, title = "trajectories", "Trajectories"
+    state_class = TrajectoryState
+
+    def build(self):
+        st = self.state
+        self.runs: list[Run] = []
+        self.last = 0  # the last iteration of the longest run
+        self.sets = []
+        self.surface = plots.SurfacePlot("", EXTENT, N, width=560, height=500)
+        fig = self.surface.figure
+        fig.name = "trajectory-map"
+        self.sources = {m: ColumnDataSource(self._path_columns(None)) for m in solvers.METHODS}
+        self.projection = ColumnDataSource(dict(xs=[], ys=[], color=[]))
+        fig.multi_line("xs", "ys", source=self.projection, line_color="color", line_width=2, line_dash="dotted")
+        self.map_lines, loss_lines, gap_lines = {}, {}, {}
+        for m in solvers.METHODS:
+            fig.line("w1", "w2", source=self.sources[m], line_color="white", line_alpha=0.7, line_width=5.5)
+            self.map_lines[m] = fig.line("w1", "w2", source=self.sources[m], line_color=COLORS[m],
+                                         line_width=2.5, name=LABELS[m])
+        self.start_source = ColumnDataSource(dict(w1=[st.w1], w2=[st.w2]))
+        fig.scatter("w1", "w2", source=self.start_source, marker="star", size=22, fill_color="white",
+                    line_color="black", line_width=1.5, name="start")
+        self.current = ColumnDataSource(dict(w1=[], w2=[], it=[], loss=[], gap=[], color=[]))
+        fig.scatter("w1", "w2", source=self.current, size=13, fill_color="color", line_color="white",
+                    line_width=2)
+        fig.add_tools(HoverTool(renderers=list(self.map_lines.values()), visible=False, tooltips=[
+            ("solver", "$name"), ("iteration", "@it{0}"), ("(w₁, w₂)", "(@w1{0.000}, @w2{0.000})"),
+            ("loss", "@loss{0.000e}")]))
+        fig.on_event(Tap, self._tapped)
+
+        self.loss_fig, self.loss_span = self._series("Loss per iteration",
+                                                     "loss (log; below 1e-16 drawn at 1e-16)", "loss", loss_lines)
+        self.gap_fig, self.gap_span = self._series("‖W₁ − W₂ᵀ‖ per iteration (Transpose Theorem)",
+                                                   "‖W₁ − W₂ᵀ‖ (log; 0 drawn at 1e-16)", "gap", gap_lines)
+        self.side_lines = {m: (loss_lines[m], gap_lines[m]) for m in solvers.METHODS}
+
+        self.player = LivePlayer(start=0, end=1, value=0, interval=50, step=2, loop_policy="once",
+                                 show_loop_controls=False, width=400, height=70,
+                                 css_classes=["trajectory-player"], margin=(0, 10))
+        # one call each: Panel registers only one property of a multi-property jscallback
+        self.player.jscallback(direction=RESTART_JS)
+        self.player.jscallback(end=END_JS)
+        self.player.param.watch(lambda e: self.guarded(self.show_frame, e.new), "value")
+        self.speed = pn.widgets.Select(label="Iterations per frame", options=[1, 2, 5, 10, 20, 50], value=2,
+                                       width=130, css_classes=["frame-step"])
+        self.speed.link(self.player, value="step")
+        self.counter = pn.pane.HTML("", css_classes=["iteration-counter-pane"], stylesheets=[PAGE_CSS],
+                                    margin=(4, 10))
+        self.outcomes = pn.pane.HTML("", css_classes=["outcomes"], stylesheets=[PAGE_CSS],
+                                     sizing_mode="stretch_width")
+        self.notes = pn.pane.HTML("", stylesheets=[PAGE_CSS], sizing_mode="stretch_width", css_classes=["notes-pane"])
+
+        sidebar = self._controls()
+        main = pn.Column(
+            # side by side on a wide screen; the iteration plots wrap below the map on a narrow one
+            pn.FlexBox(
+                pn.Column(pn.pane.Bokeh(fig), self.counter, pn.Row(self.player, self.speed), self.notes,
+                          width=580),
+                pn.Column(pn.pane.Bokeh(self.loss_fig), pn.pane.Bokeh(self.gap_fig),
+                          pn.pane.Str(f"{plots.LEGEND}\n☆ start  ● current iterate (solver's colour)",
+                                      styles={"font-size": "12px", "color": "#555"})),
+                flex_wrap="wrap", sizing_mode="stretch_width"),
+            self.outcomes,
+            pn.pane.Markdown(
+                "**What to look for.** Click the map to start every solver from there. With the sum "
+                "loss L_σ every run that converges ends with W₁ = W₂ᵀ — the Transpose Theorem — so "
+                "‖W₁ − W₂ᵀ‖ falls to round-off even for untied GD; with the product or unregularized "
+                "loss untied GD stops anywhere on the hyperbola of minima and the gap stays. Raise the "
+                "learning rate until a gradient method diverges; switch on mini-batches to see the noise.",
+                sizing_mode="stretch_width", styles={"font-size": "13px"}),
+            sizing_mode="stretch_width")
+        self.redraw(None)
+        for f in (fig, self.loss_fig, self.gap_fig):
+            f.toolbar.logo = None
+        # Open on the finished runs once the page is in the browser (see END_JS); play restarts from 0.
+        pn.state.onload(lambda: self.guarded(self._to_end))
+        return sidebar, main
+
+    def _to_end(self):
+        self.player.value = self.player.end
+
+    @staticmethod
+    def _path_columns(run: Run | None) -> dict:
+        """A run's path for the browser, float32 (half of float64's bytes; the map is 560 px)."""
+        if run is None:
+            empty = np.zeros(0, np.float32)
+            return dict(w1=empty, w2=empty, it=empty, loss=empty, gap=empty)
+        f32 = np.float32
+        return dict(w1=run.w1.astype(f32), w2=run.w2.astype(f32), it=np.arange(run.frames, dtype=f32),
+                    loss=np.maximum(run.loss, LOG_FLOOR).astype(f32), gap=np.maximum(run.gap, LOG_FLOOR).astype(f32))
+
+    def _series(self, title, y_label, column, lines):
+        fig = figure(title=title, width=470, height=235, y_axis_type="log", tools=SIDE_TOOLS,
+                     toolbar_location="above", x_axis_label="iteration", y_axis_label=y_label)
+        fig.yaxis.axis_label_text_font_size = "11px"
+        for m in solvers.METHODS:
+            lines[m] = fig.line("it", column, source=self.sources[m], line_color=COLORS[m], line_width=2,
+                                name=LABELS[m])
+        fig.scatter("it", column, source=self.current, size=8, fill_color="color", line_color="white")
+        fig.add_tools(HoverTool(renderers=list(lines.values()), visible=False, tooltips=[
+            ("solver", "$name"), ("iteration", "@it{0}"), (column, f"@{column}{{0.000e}}")]))
+        span = Span(location=0, dimension="height", line_color="#444", line_width=1, line_dash="dotted")
+        fig.add_layout(span)
+        return fig, span
+
+    def _controls(self):
+        st = self.state
+        W = pn.widgets
+        self.mode_select = W.Select.from_param(st.param.mode, sizing_mode="stretch_width")
+        self.kind_select = W.Select.from_param(st.param.kind, sizing_mode="stretch_width")
+        sliders = {name: shell.LiveFloatSlider.from_param(st.param[name], sizing_mode="stretch_width")
+                   for name in ("lam", "x", "y")}
+        self.y_slider = sliders["y"]
+        starts = [W.FloatInput.from_param(st.param[name], width=125, css_classes=[f"start-{name}"])
+                  for name in ("w1", "w2")]
+        self.method_boxes = W.CheckBoxGroup.from_param(
+            st.param.methods, options={LABELS[m]: m for m in solvers.METHODS}, inline=False,
+            css_classes=["methods"], stylesheets=[_method_css()])
+        lr = shell.LiveFloatSlider.from_param(st.param.lr_exp, format=CustomJSTickFormatter(code=LR_FORMAT),
+                                              sizing_mode="stretch_width")
+        max_iter = W.IntSlider.from_param(st.param.max_iter, sizing_mode="stretch_width")
+        tol = W.IntSlider.from_param(st.param.tol_exp, format=CustomJSTickFormatter(code=TOL_FORMAT),
+                                     sizing_mode="stretch_width")
+        minibatch = W.Checkbox.from_param(st.param.minibatch)
+        self.batch_widgets = [W.IntSlider.from_param(st.param[name], sizing_mode="stretch_width")
+                              for name in ("n", "batch_size", "seed")]
+
+        def section(text):
+            return pn.pane.HTML(f'<div class="section">{html.escape(text)}</div>', stylesheets=[SIDEBAR_CSS],
+                                sizing_mode="stretch_width", margin=(8, 10, 0, 10))
+
+        def hint(text):
+            return pn.pane.HTML(f'<div class="hint">{html.escape(text)}</div>', stylesheets=[SIDEBAR_CSS],
+                                sizing_mode="stretch_width", margin=(0, 10))
+
+        return pn.Column(
+            section("Landscape"), self.mode_select, self.kind_select, sliders["lam"], sliders["x"], self.y_slider,
+            section("Start"), pn.Row(*starts), hint("…or click the map."),
+            section("Solvers"), self.method_boxes, lr, hint("The learning rate is used by the GD methods."),
+            max_iter, tol,
+            section("Data"), minibatch, *self.batch_widgets,
+            sizing_mode="stretch_width")
+
+    # ---------------------------------------------------------------- events
+    def _tapped(self, event):
+        self.guarded(self.set_start, event.x, event.y)
+
+    def set_start(self, w1, w2):
+        """Move the start to a clicked point (clamped to the map, rounded to 0.001)."""
+        if w1 is None or w2 is None or not (math.isfinite(w1) and math.isfinite(w2)):
+            return
+        clamp = lambda z: round(min(EXTENT, max(-EXTENT, float(z))), 3)  # noqa: E731
+        self.state.param.update(w1=clamp(w1), w2=clamp(w2))
+
+    # ---------------------------------------------------------------- drawing
+    def redraw(self, changed):
+        """Recompute what the changed parameters affect: the background only when the
+        landscape changed; the runs on every change (3 × 2000 scalar steps take a few ms)."""
+        st = self.state
+        if st.batch_size > st.n:
+            with param.parameterized.discard_events(st):  # one redraw, with the clamped value
+                st.batch_size = st.n
+        self.batch_widgets[1].param.update(end=st.n, value=st.batch_size)
+        for w in self.batch_widgets:
+            w.visible = st.minibatch
+        self.y_slider.visible = st.mode == "tied"
+        if changed is None or set(changed) & {"mode", "kind", "lam", "x", "y"}:
+            z, self.sets = st.background()
+            self.surface.update(z, self.sets, log=True)
+            where = f"X = diag({st.x:.3g}, {st.y:.3g})" if st.mode == "tied" else f"x = {st.x:.3g}"
+            self.surface.figure.title.text = f"{KIND_TITLES[st.kind]} — λ = {st.lam:.3g}, {where}"
+        self.runs = st.runs()
+        selected = {r.method: r for r in self.runs}
+        for m in solvers.METHODS:
+            run = selected.get(m)
+            self.sources[m].data = self._path_columns(run)
+            self.map_lines[m].glyph.line_dash = "dashed" if run is not None and not run.in_plane else "solid"
+            for r in (self.map_lines[m], *self.side_lines[m]):
+                r.visible = run is not None
+        self.start_source.data = dict(w1=[st.w1], w2=[st.w2])
+        proj = [r for r in self.runs if r.w1[0] != st.w1 or r.w2[0] != st.w2]
+        self.projection.data = dict(xs=[[st.w1, float(r.w1[0])] for r in proj],
+                                    ys=[[st.w2, float(r.w2[0])] for r in proj],
+                                    color=[COLORS[r.method] for r in proj])
+        self.outcomes.object = self._outcome_html()
+        self.notes.object = "".join(f'<p class="notes">{html.escape(t)}</p>' for t in st.notes())
+        self.last = last = max([r.frames for r in self.runs], default=1) - 1
+        at_end = self.player.value >= self.player.end
+        self.player.end = max(last, 1)
+        value = self.player.end if at_end else min(self.player.value, self.player.end)
+        if value != self.player.value:
+            self.player.value = value  # its watcher draws the frame
+        else:
+            self.show_frame(value)
+
+    def _outcome_html(self) -> str:
+        items = []
+        for r in self.runs:
+            words = self.state.outcome(r, self.sets)
+            dashed = " dashed" if not r.in_plane else ""
+            status = f" {r.trajectory.status}"
+            items.append(f'<li class="outcome outcome-{r.method}{status}">'
+                         f'<span class="swatch{dashed}" style="border-top-color: {COLORS[r.method]}"></span>'
+                         f'<b>{html.escape(LABELS[r.method])}</b>: '
+                         f'<span class="outcome-text">{html.escape(words)}</span></li>')
+        return f'<ul class="outcome-list">{"".join(items)}</ul>' if items else ""
+
+    def show_frame(self, i: int) -> None:
+        """Move the current-iterate markers to iteration ``i`` (a run that ended earlier rests at
+        its last iterate): a few numbers over the websocket, no path is resent."""
+        cols = {k: [] for k in ("w1", "w2", "it", "loss", "gap", "color")}
+        for r in self.runs:
+            j = min(int(i), r.frames - 1)
+            cols["w1"].append(float(r.w1[j]))
+            cols["w2"].append(float(r.w2[j]))
+            cols["it"].append(j)
+            cols["loss"].append(max(float(r.loss[j]), LOG_FLOOR))
+            cols["gap"].append(max(float(r.gap[j]), LOG_FLOOR))
+            cols["color"].append(COLORS[r.method])
+        self.current.data = cols
+        i = min(int(i), self.last)
+        self.loss_span.location = self.gap_span.location = i
+        self.counter.object = f'<span class="iteration-counter">Iteration {i} of {self.last}</span>'
+
+
+def create(**kwargs):
+    """Build one session's page (Panel calls this once per visitor)."""
+    return TrajectoriesPage(**kwargs).view()
