@@ -129,7 +129,10 @@ class Page:
         template.header.append(pn.pane.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]))
         template.sidebar.append(sidebar)
         template.main.append(pn.Column(self.notices.pane, main, sizing_mode="stretch_width"))
-        self.write_url()
+        if pn.state.curdoc and pn.state.curdoc.session_context:
+            # After the browser's Location has synced; before that its own (maybe corrected)
+            # query string would overwrite ours, and a copied link would bring the notices back.
+            pn.state.onload(self.write_url)
         return template
 
 

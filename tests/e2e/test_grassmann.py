@@ -1,0 +1,118 @@
+"""The Grassmannian page in a real Chromium: the Gr₂(ℝ⁴) index table, the table following m
+and k, the flow button on Gr₁(ℝ²), RP²'s counts against its Betti numbers, the 3-D sphere, a
+shared link, and the README figure.
+
+Expected numbers come from the paper (Kunin et al. 2019, §5): the principal subspaces of
+Gr₂(ℝ⁴) have indices 0, 1, 2, 2, 3, 4 and the F₂ Betti numbers are 1, 1, 2, 1, 1; RP² has one
+critical point of each index 0, 1, 2; a cloud rotated by θ has its best line at φ = θ.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def table_indices(app) -> list[int]:
+    cells = app.page.locator(".index-table tbody tr.index-row td.d-index")
+    return [int(t) for t in cells.all_inner_texts()]
+
+
+def betti_rows(app) -> tuple[list[str], list[str]]:
+    counts = app.page.locator(".betti-table tr.counts td").all_inner_texts()
+    betti = app.page.locator(".betti-table tr.betti td").all_inner_texts()
+    return counts, betti
+
+
+def slider_value(app, title: str) -> float:
+    return app.slider_model(title)["value"]
+
+
+def test_grassmannian_page_shows_the_gr2_r4_table_with_indices_0_1_2_2_3_4(app):
+    app.open("/grassmannian")
+
+    assert app.page.locator(".index-table tbody tr.index-row").count() == 6
+    assert table_indices(app) == [0, 1, 2, 2, 3, 4]
+    subspaces = app.page.locator(".index-table td.col-I").all_inner_texts()
+    assert subspaces == ["{1, 2}", "{1, 3}", "{1, 4}", "{2, 3}", "{2, 4}", "{3, 4}"]
+    losses = [float(t) for t in app.page.locator(".index-table td.col-loss").all_inner_texts()]
+    assert losses == pytest.approx([6.25, 11.25, 13, 18.25, 20, 25])  # σ = 4, 3, 2, 1.5: Σ_{j∉I} σ_j²
+    assert betti_rows(app) == (["1", "1", "2", "1", "1"], ["1", "1", "2", "1", "1"])
+    # RP²: one critical point per index, next to its Betti numbers 1, 1, 1
+    assert app.page.locator(".space-count-table tr.measured td").all_inner_texts() == ["1", "1", "1"]
+    assert app.page.locator(".space-count-table tr.betti td").all_inner_texts() == ["1", "1", "1"]
+    app.assert_clean()
+
+
+def test_the_table_follows_m_and_k_and_stays_perfect(app):
+    app.open("/grassmannian")
+    handle = app.slider("m (ambient dimension)").locator(".noUi-handle")
+    handle.press("ArrowRight")  # m = 5: Gr₂(ℝ⁵) has C(5, 2) = 10 critical points
+    app.wait_until(lambda: len(table_indices(app)) == 10)
+    assert table_indices(app) == [0, 1, 2, 2, 3, 3, 4, 4, 5, 6]
+    assert betti_rows(app) == (["1", "1", "2", "2", "2", "1", "1"],) * 2
+    app.wait_until(lambda: app.query().get("m") == "5")
+
+    app.slider("k (subspace dimension, k < m)").locator(".noUi-handle").press("ArrowLeft")  # k = 1: RP⁴
+    app.wait_until(lambda: table_indices(app) == [0, 1, 2, 3, 4])
+    assert betti_rows(app) == (["1"] * 5,) * 2
+    app.assert_clean()
+
+
+def test_flow_moves_the_line_down_to_the_first_principal_direction(app):
+    app.open("/grassmannian?plane_angle=30&phi=100")
+    status = app.page.locator(".flow-status .status-text")
+    app.page.locator(".flow-button button").click()
+
+    app.wait_until(lambda: "arrived" in status.inner_text(), timeout=20)
+    phi = slider_value(app, "φ, the line's angle (°)")
+    assert phi == pytest.approx(30.0, abs=0.3)  # u₁ of a cloud rotated by 30°
+    app.wait_until(lambda: math.isclose(float(app.query()["phi"]), phi, abs_tol=1e-6))
+    assert app.page.locator(".flow-button button").inner_text().startswith("▶")
+    app.assert_clean()
+
+
+def test_a_shared_link_reopens_its_state_and_bad_values_get_notices(app):
+    app.open("/grassmannian?m=5&k=3&sigma=5,4,3,2,1&phi=45")
+    assert table_indices(app) == [0, 1, 2, 2, 3, 3, 4, 4, 5, 6]  # Gr₃(ℝ⁵) ≅ Gr₂(ℝ⁵)
+    assert float(app.page.locator(".index-table td.col-loss").first.inner_text()) == pytest.approx(5.0)  # 2² + 1²
+    assert slider_value(app, "φ, the line's angle (°)") == 45
+    app.assert_clean()
+
+    app.open("/grassmannian?m=3&k=4&seed=abc")
+    notices = app.wait_until(app.notices)
+    assert any("k must be smaller than m = 3" in n for n in notices), notices
+    assert any(n.startswith("'seed' must be a finite number") for n in notices), notices
+    assert table_indices(app) == [0, 1, 2]
+    app.assert_clean()
+
+
+def test_the_3d_sphere_is_drawn_on_demand(app):
+    app.open("/grassmannian")
+    plot = app.page.locator(".js-plotly-plot")
+    assert plot.count() == 0 or not plot.is_visible()
+
+    app.page.locator(".show-3d button").click()
+    app.wait_until(lambda: plot.count() == 1 and plot.is_visible(), timeout=30)
+    kinds = app.wait_until(lambda: plot.evaluate("(el) => el._fullData && el._fullData.map(d => d.type)"))
+    assert kinds[0] == "surface" and kinds.count("scatter3d") == 5  # two flow-line sets, three ±u_i
+    app.assert_clean()
+
+
+def test_readme_screenshot_of_the_grassmannian_page(app):
+    app.page.set_viewport_size({"width": 1400, "height": 1750})
+    app.open("/grassmannian")
+    app.page.wait_for_load_state("networkidle")
+    assert table_indices(app) == [0, 1, 2, 2, 3, 4]
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / "grassmannian.png"
+    app.page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 50_000
+    app.assert_clean()

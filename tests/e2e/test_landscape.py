@@ -1,0 +1,308 @@
+"""The Landscape page in a real Chromium: the λ-pitchfork under a dragged slider, the URL as a
+shareable state, bad URLs, the page's modes, the 3-D view, and the README's screenshots.
+
+Expected numbers come from the paper (Kunin et al. 2019, scalar case m = k = 1): the sum loss
+x²(1−w₁w₂)² + λ(w₁² + w₂²) has minima at w₁ = w₂ = ±√(1 − λ/x²) while λ < x², and only the
+origin once λ > x².
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+THREE_POINTS, ONE_POINT = "sum: 3 critical points", "sum: 1 critical point"
+
+
+def num(z: float) -> str:
+    """A coordinate as the page prints it: two decimals, a true minus sign."""
+    return f"{z:.2f}".replace("-", "−")
+
+
+def sum_minima(x: float, lam: float) -> str:
+    """The paper's two sum-loss minima as the summary lists them (λ < x²)."""
+    w = math.sqrt(1 - lam / x**2)
+    return f"minimum ({num(w)}, {num(w)}), minimum ({num(-w)}, {num(-w)})"
+
+
+def summary_matches_slider(app, x: float = 1.0):
+    """The sum summary agrees with the paper at the λ the slider shows right now."""
+    lam = app.slider_model("λ")["value"]
+    text = app.summary("sum")
+    if lam < x**2 - 0.01:
+        assert text.startswith(THREE_POINTS) and sum_minima(x, lam) in text, (lam, text)
+    elif lam > x**2 + 0.01:
+        assert text == f"{ONE_POINT} — minimum (0.00, 0.00)", (lam, text)
+    return lam
+
+
+def url_follows_slider(app, title: str = "λ", name: str = "lam"):
+    value = app.slider_model(title)["value"]
+    query = app.query()
+    assert name in query and math.isclose(float(query[name]), value, abs_tol=1e-9), (value, query)
+
+
+# --------------------------------------------------------------------------- the pitchfork, dragged
+
+def test_dragging_lambda_past_x_squared_merges_the_sum_minima_into_the_origin(app):
+    app.open("/")
+    assert app.summary("sum") == f"{THREE_POINTS} — saddle (0.00, 0.00), {sum_minima(1.0, 0.5)}"
+
+    drag = app.grab_slider("λ")
+    # Still below x² = 1: the minima slide towards the origin, as √(1 − λ) says, mid-drag.
+    drag.move_to(0.8)
+    lam = app.wait_until(lambda: summary_matches_slider(app))
+    assert 0.7 < lam < 0.9
+    # Past x²: the two minima have merged into the origin while the mouse is still down.
+    drag.move_to(2.0)
+    app.wait_until(lambda: app.summary("sum").startswith(ONE_POINT))
+    lam = app.wait_until(lambda: summary_matches_slider(app))
+    assert 1.8 < lam < 2.2 and drag.held
+    app.wait_until(lambda: url_follows_slider(app))
+    # Back below x²: they reappear.
+    drag.move_to(0.5)
+    app.wait_until(lambda: app.summary("sum").startswith(THREE_POINTS))
+    drag.release()
+
+    lam = app.wait_until(lambda: summary_matches_slider(app))
+    assert 0.4 < lam < 0.6
+    assert app.slider("λ").locator(".bk-slider-title").inner_text() == f"λ: {lam:.2f}"
+    app.wait_until(lambda: url_follows_slider(app))
+    app.assert_clean()
+
+
+# --------------------------------------------------------------------------- the URL is the state
+
+#: JavaScript: the colour mapper type of each figure titled in ``titles``
+COLOUR_MAPPERS = """(titles) => [...Bokeh.documents[0].all_models]
+    .filter(m => m.type === 'Figure' && m.title && titles.includes(m.title.text))
+    .flatMap(f => f.right.filter(r => r.type === 'ColorBar').map(c => c.color_mapper.type))"""
+PAPER_TITLES = ["L (unregularized)", "L_π (product)", "L_σ (sum)"]
+
+
+@pytest.mark.parametrize("log_color, mapper", [("true", "LogColorMapper"), ("false", "LinearColorMapper")])
+def test_a_shared_url_reopens_its_state(app, log_color, mapper):
+    app.open(f"/?lam=1.5&x=1.2&mode=paper&log_color={log_color}")
+
+    # x² = 1.44 < λ = 1.5: past the pitchfork.
+    assert app.summary("sum") == f"{ONE_POINT} — minimum (0.00, 0.00)"
+    assert app.slider_model("λ")["value"] == 1.5
+    assert app.slider_model("x")["value"] == 1.2
+    assert app.slider("λ").locator(".bk-slider-title").inner_text() == "λ: 1.50"
+    assert app.model("Checkbox", {"label": "Log colour scale"}, ["active"]) == {"active": log_color == "true"}
+    assert app.page.evaluate(COLOUR_MAPPERS, PAPER_TITLES) == [mapper] * 3
+    assert app.select("Mode").input_value() == "paper"
+    assert app.notices() == []
+    app.assert_clean()
+
+
+def test_a_url_below_the_pitchfork_shows_both_minima(app):
+    app.open("/?lam=0.2&x=1")
+
+    assert app.summary("sum") == f"{THREE_POINTS} — saddle (0.00, 0.00), {sum_minima(1.0, 0.2)}"
+    assert "minimum (0.89, 0.89)" in app.summary("sum")  # √(1 − 0.2) = 0.894
+    app.assert_clean()
+
+
+def test_each_visitor_has_their_own_state(app, new_visitor):
+    app.open("/")
+    drag = app.grab_slider("λ")
+    drag.move_to(2.0)
+    drag.release()
+    app.wait_until(lambda: app.summary("sum").startswith(ONE_POINT))
+
+    other = new_visitor().open("/")
+    assert other.summary("sum").startswith(THREE_POINTS) and other.slider_model("λ")["value"] == 0.5
+    assert app.summary("sum").startswith(ONE_POINT)
+    other.assert_clean()
+    app.assert_clean()
+
+
+# --------------------------------------------------------------------------- bad URLs
+
+#: JavaScript: every place text containing ``needle`` became markup or script, in the document
+#: and in every open shadow root (text inside a ``.notice`` is where it belongs, as plain text)
+INJECTED = """(needle) => {
+    const found = [];
+    const walk = (root) => {
+        for (const el of root.querySelectorAll('*')) {
+            const notice = el.classList.contains('notice');
+            if (el.tagName === 'SCRIPT' && el.textContent.includes(needle)) found.push('<script> ' + el.textContent);
+            for (const a of el.attributes) {
+                if (a.value.includes(needle)) found.push(`${el.tagName}[${a.name}]`);
+            }
+            if (notice && el.children.length) found.push('.notice with child elements: ' + el.innerHTML);
+            for (const node of el.childNodes) {
+                if (node.nodeType === Node.TEXT_NODE && node.textContent.includes(needle) && !notice) {
+                    found.push(`text in ${el.tagName}.${[...el.classList].join('.')}: ${node.textContent}`);
+                }
+            }
+            if (el.shadowRoot) walk(el.shadowRoot);
+        }
+    };
+    walk(document);
+    return found;
+}"""
+
+
+def test_a_malformed_url_gets_plain_text_notices_and_the_page_keeps_working(app):
+    app.open("/?lam=nan&x=abc&mode=<script>alert(1)</script>")
+
+    notices = app.wait_until(app.notices)
+    assert any(n.startswith("'lam' must be a finite number, not 'nan'") for n in notices), notices
+    assert any(n.startswith("'x' must be a finite number, not 'abc'") for n in notices), notices
+    assert any(n.startswith("'mode' must be one of") and "<script>alert(1)" in n for n in notices), notices
+    assert app.page.evaluate(INJECTED, "alert(1)") == []
+    assert app.record.dialogs == []
+    # Defaults in force, and the page still answers the slider.
+    assert app.select("Mode").input_value() == "paper"
+    assert app.summary("sum").startswith(THREE_POINTS)
+    drag = app.grab_slider("λ")
+    drag.move_to(2.0)
+    app.wait_until(lambda: app.summary("sum").startswith(ONE_POINT))
+    drag.release()
+    app.wait_until(lambda: app.query().get("mode") == "paper")
+    assert app.record.dialogs == []
+    app.assert_clean()
+
+
+def test_an_out_of_range_lambda_is_clamped_with_a_notice(app):
+    app.open("/?lam=99")
+
+    assert app.notices() == ["'lam' = '99' is outside [0, 4]; using 4."]
+    assert app.slider_model("λ")["value"] == 4
+    assert app.summary("sum") == f"{ONE_POINT} — minimum (0.00, 0.00)"
+    app.assert_clean()
+
+
+def test_the_address_bar_shows_the_corrected_state_after_a_bad_url(app):
+    """A link copied after a correction reopens what was shown, without the notice again."""
+    app.open("/?lam=99&x=abc")
+
+    app.wait_until(lambda: (app.query().get("lam"), app.query().get("x")) == ("4", "1"))
+    app.assert_clean()
+
+
+# --------------------------------------------------------------------------- modes
+
+def _visible_summaries(app) -> dict[str, str]:
+    out = {}
+    for kind in ("unregularized", "product", "sum", "alignment"):
+        loc = app.page.locator(f".summary-{kind} .summary-text")
+        if loc.count() and loc.is_visible():
+            out[kind] = loc.inner_text()
+    return out
+
+
+def _slider_visible(app, title: str) -> bool:
+    loc = app.slider(title)
+    return loc.count() == 1 and loc.is_visible()
+
+
+def test_alpha_mode_at_alpha_2_is_the_papers_sum_loss_and_follows_alpha(app):
+    app.open("/")
+    paper = app.summary("sum")
+    app.select("Mode").select_option("alpha")
+    app.wait_until(lambda: app.query().get("mode") == "alpha")
+    app.wait_until(lambda: _slider_visible(app, "α"))
+    assert app.summary("sum") == paper  # α = 2 is the paper's L2 regularizer
+
+    drag = app.grab_slider("α")
+    drag.move_to(1.0)
+    drag.release()
+    app.wait_until(lambda: app.summary("sum") != paper)
+    app.wait_until(lambda: url_follows_slider(app, "α", "alpha"))
+    app.assert_clean()
+
+
+@pytest.mark.parametrize("mode, sum_contains", [
+    # tied W = [w₁, w₂]ᵀ, X = diag(1, 0.7), λ = 0.5: minima along u₁ with ‖W‖² = 1 − λ/x² = 0.5;
+    # none along u₂, since y² = 0.49 < λ
+    ("tied", ["sum: 3 critical points", "minimum (0.71, 0.00)", "minimum (−0.71, 0.00)"]),
+    # (y − w₂w₁x)² + λ(w₁² + w₂²), x = 1, y = 0.7, λ = 0.5: w₁ = w₂ = ±√(y/x − λ/x²) = ±0.447
+    ("prediction", ["sum: 3 critical points", "minimum (0.45, 0.45)", "minimum (−0.45, −0.45)"]),
+])
+def test_switching_mode_redraws_the_summaries(app, mode, sum_contains):
+    app.open("/")
+    app.select("Mode").select_option(mode)
+
+    app.wait_until(lambda: app.query().get("mode") == mode)
+    app.wait_until(lambda: all(s in app.summary("sum") for s in sum_contains))
+    assert set(_visible_summaries(app)) == {"unregularized", "product", "sum"}
+    assert _slider_visible(app, "y")
+    app.assert_clean()
+
+
+def test_alignment_mode_shows_one_surface_and_its_own_sliders(app):
+    app.open("/")
+    app.select("Mode").select_option("alignment")
+
+    app.wait_until(lambda: set(_visible_summaries(app)) == {"alignment"})
+    summary = _visible_summaries(app)["alignment"]
+    assert re.match(r"alignment: \d+ critical points? — ", summary), summary
+    assert not _slider_visible(app, "λ")
+    for title in ("λ_pred", "λ_info", "λ_reg", "λ_self"):
+        assert _slider_visible(app, title), title
+    app.wait_until(lambda: app.query().get("mode") == "alignment")
+    app.assert_clean()
+
+
+# --------------------------------------------------------------------------- 3-D view
+
+PLOTLY_STATE = """(el) => ({
+    type: el._fullData && el._fullData[0] && el._fullData[0].type,
+    title: el._fullLayout && el._fullLayout.title && el._fullLayout.title.text,
+    canvases: el.querySelectorAll('canvas').length,
+})"""
+
+
+def test_the_3d_toggle_shows_a_plotly_surface(app):
+    app.open("/")
+    plot = app.page.locator(".js-plotly-plot")
+    assert plot.count() == 0 or not plot.is_visible()
+
+    app.page.locator(".show-3d button").click()
+    app.wait_until(lambda: plot.count() == 1 and plot.is_visible())
+    state = app.wait_until(lambda: (s := plot.evaluate(PLOTLY_STATE))["canvases"] and s)
+    assert state["type"] == "surface" and state["title"] == "L_σ (sum)", state
+
+    app.select("3-D surface of").select_option("product")
+    app.wait_until(lambda: plot.evaluate(PLOTLY_STATE)["title"] == "L_π (product)")
+    app.assert_clean()
+
+
+# --------------------------------------------------------------------------- README screenshots
+
+def _assert_real_picture(path: Path) -> None:
+    from PIL import Image
+
+    assert path.stat().st_size > 30_000, f"{path} is only {path.stat().st_size} bytes"
+    with Image.open(path) as img:
+        assert img.width == 1400 and img.height >= 1100, img.size
+        colours = img.convert("RGB").getcolors(maxcolors=1 << 20)
+        assert colours is None or len(colours) > 200, f"{path} has only {len(colours)} colours"
+
+
+@pytest.mark.parametrize("query, name, sum_starts", [
+    ("", "landscape.png", THREE_POINTS),
+    ("?lam=1.5", "landscape-lambda-1.5.png", ONE_POINT),
+])
+def test_readme_screenshots(app, query, name, sum_starts):
+    app.open("/" + query)
+    app.page.wait_for_load_state("networkidle")
+    assert app.summary("sum").startswith(sum_starts)
+    # Every formula typeset by KaTeX before the picture is taken.
+    app.wait_until(lambda: app.page.locator(".formula .katex").count() >= 3)
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    app.page.screenshot(path=str(path), full_page=True)
+    _assert_real_picture(path)
+    app.assert_clean()
