@@ -22,6 +22,15 @@ from contourpy import LineType, contour_generator
 MARKERS = {"minimum": "circle", "saddle": "triangle", "maximum": "square"}
 COLORS = {"minimum": "#2ca02c", "saddle": "#ff7f0e", "maximum": "#d62728"}
 LEGEND = "● minimum  ▲ saddle  ■ maximum  — curve of minima"
+PLURAL = {"minimum": "minima", "saddle": "saddles", "maximum": "maxima"}
+
+
+def number(z: float, digits: int = 2) -> str:
+    """A number for a visitor to read: fixed digits, a true minus sign, no "−0.00"."""
+    text = f"{z:.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    return text.replace("-", "−")
 
 PALETTE = Viridis256
 POINT_COLUMNS = ("x", "y", "marker", "color", "alpha", "label", "index", "loss", "eig1", "eig2")

@@ -54,11 +54,6 @@ FIGURE_WIDTH = 525
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _num(z: float, digits: int = 2) -> str:
-    text = f"{z:.{digits}f}"
-    if float(text) == 0:
-        text = f"{0:.{digits}f}"
-    return text.replace("-", "−")
 
 
 def _sub(i: int) -> str:
@@ -133,7 +128,7 @@ def describe_points(points) -> str:
     origin = next(p for p in points if p.w == 0)
     parts = []
     if minima:
-        parts.append(f"minima at w = ±{_num(max(minima))}")
+        parts.append(f"minima at w = ±{plots.number(max(minima))}")
     if origin.type == "maximum":
         parts.append("a maximum at w = 0 (a saddle of L_σ in the (w₁, w₂) plane)")
     else:

@@ -30,14 +30,8 @@ MODES = {
 }
 EXTENT, N = 2.0, 200
 LAM_GRID = np.linspace(0.0, 4.0, 81)
-PLURAL = {"minimum": "minima", "saddle": "saddles", "maximum": "maxima"}
 
 
-def _num(z: float, digits: int = 2) -> str:
-    text = f"{z:.{digits}f}"
-    if float(text) == 0:
-        text = f"{0:.{digits}f}"
-    return text.replace("-", "−")
 
 
 def describe(name: str, sets) -> str:
@@ -49,9 +43,9 @@ def describe(name: str, sets) -> str:
         head += f" and {len(curves)} curve{'s' if len(curves) != 1 else ''} of critical points"
     if not sets:
         return f"{name}: the loss is flat here — every point is critical (x = 0)"
-    parts = [f"{s.type}{' (degenerate)' if s.degenerate else ''} ({_num(s.points[0, 0])}, {_num(s.points[0, 1])})"
+    parts = [f"{s.type}{' (degenerate)' if s.degenerate else ''} ({plots.number(s.points[0, 0])}, {plots.number(s.points[0, 1])})"
              for s in points]
-    parts += [f"{PLURAL[s.type]} along the {s.label}" for s in curves]
+    parts += [f"{plots.PLURAL[s.type]} along the {s.label}" for s in curves]
     return f"{name}: {head} — " + ", ".join(parts)
 
 

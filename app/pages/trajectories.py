@@ -53,18 +53,12 @@ TIED_ITERATES = ("sync_gd", "tied_gd", "exact_sync", "exact_tied")
 TIED_BY_CONSTRUCTION = ("tied_gd", "exact_tied")
 SYNCED = ("sync_gd", "exact_sync")
 SIDE_TOOLS = "pan,box_zoom,wheel_zoom,reset"
-PLURAL = {"minimum": "minima", "saddle": "saddles", "maximum": "maxima"}
 
 
-def _num(z: float, digits: int = 3) -> str:
-    text = f"{z:.{digits}f}"
-    if float(text) == 0:
-        text = f"{0:.{digits}f}"
-    return text.replace("-", "−")
 
 
 def _point(a: float, b: float) -> str:
-    return f"({_num(a)}, {_num(b)})"
+    return f"({plots.number(a, 3)}, {plots.number(b, 3)})"
 
 
 def _sci(z: float) -> str:
@@ -79,7 +73,7 @@ def set_words(s) -> str:
     """A critical set in words: "the minimum at (0.707, 0.707)", "the origin (a saddle)"."""
     degenerate = "degenerate " if s.degenerate and s.shape == "point" else ""
     if s.shape == "curve":
-        return f"the {s.label}, a curve of {PLURAL[s.type]}"
+        return f"the {s.label}, a curve of {plots.PLURAL[s.type]}"
     if s.label == "origin":
         return f"the origin (a {degenerate}{s.type})"
     return f"the {degenerate}{s.type} at {s.label}"
