@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from tests.perf import browser
+from tests.perf import browser, pages
 from tests.support import ROOT
 
 OUT = ROOT / "bench-results"
@@ -230,6 +230,8 @@ def main(argv=None) -> int:
             print(f"browser: {args.changes} λ changes, {args.cold} cold loads …", file=sys.stderr, flush=True)
             web = browser.run(args.changes, args.cold, out_dir=OUT)
             result["browser"] = web
+            print("browser: the other pages' controls …", file=sys.stderr, flush=True)
+            result["pages"] = pages.run(20)
     except Exception as exc:  # noqa: BLE001 - the harness failed: say where, keep what was measured
         failed = exc
         result["error"] = "".join(traceback.format_exception(exc))
@@ -253,6 +255,13 @@ def main(argv=None) -> int:
                   f"Timed-out changes: {web['changes']['timed_out']}. "
                   f"Websocket byte counts, init script vs Playwright, disagree on "
                   f"{web['changes']['ws_bytes_mismatch_js_vs_playwright']} changes.")
+    if result.get("pages"):
+        print("\n| other pages: control → all plots repainted (ms) | median | p95 | kB / change | target |")
+        print("|---|---:|---:|---:|---|")
+        for name, r in result["pages"].items():
+            target = "≤ 40 (median)" if "frame" in name else "≤ 100 (median)"
+            print(f"| {name} | {r['repaint_ms']['median']:.0f} | {r['repaint_ms']['p95']:.0f} | "
+                  f"{r['ws_kb_per_change']['median']:.1f} | {target} |")
     OUT.mkdir(exist_ok=True)
     path = OUT / "bench.json"
     path.write_text(json.dumps(result, indent=1, default=str, allow_nan=True))
