@@ -171,7 +171,9 @@ class BifurcationPlot:
         fig.multi_line("xs", "ys", source=self.lines, line_color="color", line_width=2, line_dash="dashed")
         fig.add_tools(HoverTool(renderers=[r], tooltips=[("λ", "@lam{0.000}"), ("w", "@w{0.000}"),
                                                          ("type", "@type")]))
-        self.marker = Span(location=0, dimension="height", line_color="#444", line_width=2, line_dash="dotted")
+        # on the overlay level, moving the marker repaints only that layer, not the dots
+        self.marker = Span(location=0, dimension="height", line_color="#444", line_width=2, line_dash="dotted",
+                           level="overlay")
         fig.add_layout(self.marker)
 
     def update(self, lam_values, rows, lines=()) -> None:

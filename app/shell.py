@@ -90,29 +90,47 @@ class Page:
 
     def _changed(self, *events):
         changed = tuple(e.name for e in events)
-        self.guarded(self.redraw, changed, write_url=True)
+        self.guarded(self.redraw, changed)
+        self.schedule_url()
 
-    def guarded(self, fn, *args, write_url: bool = False):
+    def guarded(self, fn, *args):
         """Run a callback; a failure becomes a notice and the session keeps working. All the
-        model changes it makes (and the URL's) reach the browser as one message."""
+        model changes it makes reach the browser as one message."""
         try:
             with pn.io.hold():
                 fn(*args)
-                if write_url:
-                    self.write_url()
                 if any(level == "error" for level, _ in self.notices.items):
                     self.notices.clear("error")
         except Exception as exc:  # noqa: BLE001 - the visitor gets a message, the log a traceback
             log.exception("callback failed on page %s", self.slug)
             message = str(exc) if isinstance(exc, ValueError) else "something went wrong drawing this view"
-            if write_url:
-                self.write_url()
             self.notices.clear("error")
             self.notices.show(f"Could not update the page: {message}. The previous view is kept.", "error")
 
-    def write_url(self):
-        if pn.state.location is not None:
-            pn.state.location.update_query(**query.encode(self.state, self.state.URL_PARAMS))
+    #: the address bar follows the state this long after the last change (ms)
+    URL_DELAY_MS = 250
+
+    def schedule_url(self):
+        """Write the URL once a drag pauses, not on every slider step: each write is a message
+        to the browser, which echoes the new address back, competing with the next step."""
+        doc = pn.state.curdoc
+        if not (doc and doc.session_context):
+            self.write_url()
+            return
+        if not getattr(self, "_url_pending", False):
+            self._url_pending = True
+            location = pn.state.location  # this session's, taken now: the timer runs outside it
+
+            def flush():
+                self._url_pending = False
+                self.write_url(location)
+
+            doc.add_timeout_callback(flush, self.URL_DELAY_MS)
+
+    def write_url(self, location=None):
+        location = location if location is not None else pn.state.location
+        if location is not None:
+            location.update_query(**query.encode(self.state, self.state.URL_PARAMS))
 
     def view(self):
         sidebar, main = self.build()

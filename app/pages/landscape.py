@@ -129,23 +129,28 @@ class LandscapeState(param.Parameterized):
         if m == "alpha":
             reg = {"unregularized": "", "product": r" + \lambda|w_1w_2|^\alpha",
                    "sum": r" + \lambda(|w_1|^\alpha+|w_2|^\alpha)"}[kind]
+            if kind == "unregularized":
+                return rf"$x^2(1-w_1w_2)^2$ with $x = {self.x:.3g}$ (no regularizer: λ and α do not enter)"
             return rf"$x^2(1-w_1w_2)^2{reg}$ with $x = {self.x:.3g},\ \lambda = {lam:.3g},\ \alpha = {self.alpha:.3g}$"
         if m == "tied":
             reg = {"unregularized": "", "product": r" + \lambda\|WW^\top\|_F^2",
                    "sum": r" + 2\lambda\|W\|^2"}[kind]
+            lam_text = "" if kind == "unregularized" else rf", $\lambda = {lam:.3g}$"
             return (rf"$\|X - WW^\top X\|_F^2{reg}$, $W = [w_1, w_2]^\top$, "
-                    rf"$X = \mathrm{{diag}}({self.x:.3g}, {self.y:.3g})$, $\lambda = {lam:.3g}$")
+                    rf"$X = \mathrm{{diag}}({self.x:.3g}, {self.y:.3g})${lam_text}")
         if m == "prediction":
             reg = {"unregularized": "", "product": r" + \lambda(w_1w_2)^2", "sum": r" + \lambda(w_1^2+w_2^2)"}[kind]
-            return rf"$(y - w_2w_1x)^2{reg}$ with $x = {self.x:.3g},\ y = {self.y:.3g},\ \lambda = {lam:.3g}$"
+            lam_text = "" if kind == "unregularized" else rf",\ \lambda = {lam:.3g}"
+            return rf"$(y - w_2w_1x)^2{reg}$ with $x = {self.x:.3g},\ y = {self.y:.3g}{lam_text}$"
         return (r"$\lambda_{pred}(y-w_1x)^2 + \lambda_{info}(x-w_2w_1x)^2 + \lambda_{reg}(w_1^2+w_2^2) "
                 r"- 2\lambda_{self}w_1w_2$ with "
                 rf"$({self.lam_pred:.3g}, {self.lam_info:.3g}, {self.lam_reg:.3g}, {self.lam_self:.3g})$")
 
-    def panels(self) -> list[Panel]:
+    def panels(self, kinds=None) -> list[Panel]:
+        """What each surface shows; ``kinds`` limits it to those surfaces (default: all)."""
         w1, w2 = self.grid()
         out = []
-        for kind in self.kinds():
+        for kind in kinds or self.kinds():
             sets = self.sets(kind)
             name = "alignment" if kind == "alignment" else kind
             out.append(Panel(kind, KIND_TITLES.get(kind, "Weight alignment loss"), self.loss_grid(kind, w1, w2),
@@ -250,7 +255,9 @@ class LandscapePage(shell.Page):
                 self.add_surface(key)
             self.set_visibility()
         if not only_3d:
-            for p in st.panels():
+            # The unregularized loss does not depend on λ: a λ change leaves its map as it is.
+            kinds = [k for k in st.kinds() if not (changed == ("lam",) and k == "unregularized")]
+            for p in st.panels(kinds):
                 self.surfaces[p.key].update(p.z, p.sets, log=st.log_color)
                 self.formulas[p.key].object = p.formula
                 self.summaries[p.key].object = f'<span class="summary-text">{html.escape(p.summary)}</span>'

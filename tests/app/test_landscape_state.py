@@ -108,3 +108,22 @@ def test_notices_escape_html():
     page = LandscapePage()
     page.notices.show('<img src=x onerror=alert(1)>')
     assert "<img" not in page.notices.pane.object and "&lt;img" in page.notices.pane.object
+
+
+@pytest.mark.parametrize("mode", ["paper", "alpha", "tied", "prediction"])
+def test_unregularized_map_and_formula_do_not_depend_on_lambda(mode):
+    """Why a λ change may skip the unregularized surface: nothing it shows depends on λ."""
+    a = {p.key: p for p in LandscapeState(mode=mode, lam=0.3).panels()}["unregularized"]
+    b = {p.key: p for p in LandscapeState(mode=mode, lam=2.7).panels()}["unregularized"]
+    assert np.array_equal(a.z, b.z) and a.formula == b.formula and a.summary == b.summary
+
+
+def test_a_lambda_change_leaves_the_unregularized_map_untouched_and_redraws_the_others():
+    page = LandscapePage()
+    page.build()
+    before = {k: s.image.data["image"][0].copy() for k, s in page.surfaces.items()}
+    page.state.lam = 2.5
+    after = {k: s.image.data["image"][0] for k, s in page.surfaces.items()}
+    assert page.surfaces["unregularized"].image.data["image"][0] is not None
+    assert np.array_equal(before["unregularized"], after["unregularized"])
+    assert not np.array_equal(before["sum"], after["sum"])

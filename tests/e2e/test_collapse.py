@@ -91,8 +91,15 @@ def test_the_sweep_crosses_lambda_4_and_the_critical_points_go_from_3_to_1(app):
 def test_dragging_lambda_past_4_merges_the_minima_and_collapses_sigma_2(app):
     app.open("/collapse")
     drag = app.grab_slider("λ")
-    drag.move_to(3.0)  # √(1 − 3/4) = 0.5
-    app.wait_until(lambda: "minima at w = ±0.5" in app.page.locator(".collapse-count .count-detail").inner_text())
+    drag.move_to(3.0)  # √(1 − 3/4) = 0.5; a mouse lands within a pixel, so read λ back
+
+    def minima_follow_lambda():
+        lam = app.slider_model("λ")["value"]
+        assert 2.5 < lam < 3.5, lam
+        expected = f"minima at w = ±{(1 - lam / 4) ** 0.5:.2f}"
+        return expected in app.page.locator(".collapse-count .count-detail").inner_text()
+
+    app.wait_until(minima_follow_lambda)
     assert count(app) == "3 critical points"
     drag.move_to(4.6)  # past x² = 4 — and past σ₃² = 4
     app.wait_until(lambda: count(app) == "1 critical point")
