@@ -98,6 +98,22 @@ def format_spectrum(values) -> str:
     return ", ".join(f"{v:.6g}" for v in values)
 
 
+def take_spectrum(page, typed: str, kept: str) -> None:
+    """A page's spectrum box was edited: store the canonical (sorted) text in ``page.state.sigma``
+    and show it in the box, or refuse the input with a plain-text notice ending in ``kept``."""
+    try:
+        values = parse_spectrum(typed)
+    except ValueError as exc:
+        page.notices.clear("warning")
+        page.notices.show(f"{exc}. {kept}")
+        return
+    page.notices.clear("warning")
+    text = format_spectrum(values)
+    if page.spectrum_input.value != text:
+        page.spectrum_input.value = text
+    page.state.sigma = text
+
+
 def spectrum_from_link(overrides: dict) -> str | None:
     """Read the link's ``sigma`` (text, which the shell's URL reader leaves alone) into
     ``overrides`` in canonical form; returns a notice when the link's value is refused."""
@@ -530,17 +546,7 @@ class CollapsePage(shell.Page):
 
     # ---------------------------------------------------------------- spectrum input
     def _spectrum_typed(self, event):
-        try:
-            values = parse_spectrum(event.new)
-        except ValueError as exc:
-            self.notices.clear("warning")
-            self.notices.show(f"{exc}. The spectrum stays {format_spectrum(self.state.spectrum())}.")
-            return
-        self.notices.clear("warning")
-        text = format_spectrum(values)
-        if self.spectrum_input.value != text:
-            self.spectrum_input.value = text  # show the canonical (sorted) form
-        self.state.sigma = text
+        take_spectrum(self, event.new, f"The spectrum stays {format_spectrum(self.state.spectrum())}.")
 
     # ---------------------------------------------------------------- sweep
     def toggle_sweep(self):

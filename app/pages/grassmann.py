@@ -30,7 +30,7 @@ from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
 from app import plots, shell
-from app.pages.collapse import DEFAULT_SPECTRUM, format_spectrum, parse_spectrum, spectrum_from_link
+from app.pages.collapse import DEFAULT_SPECTRUM, parse_spectrum, spectrum_from_link, take_spectrum
 from app.plot3d import PlotlyFigure
 from lae_core import grassmann, landscape
 
@@ -592,7 +592,7 @@ class GrassmannPage(shell.Page):
 
     def _space_summary(self, counts, betti, points) -> str:
         head = "".join(f"<th>{d}</th>" for d in range(3))
-        rows = (f'<tr class="measured"><th>critical points (Hessian)</th>'
+        rows = ('<tr class="measured"><th>critical points (Hessian)</th>'
                 + "".join(f"<td>{c}</td>" for c in counts) + "</tr>"
                 + '<tr class="betti"><th>F₂ Betti number b_d of RP²</th>'
                 + "".join(f"<td>{b}</td>" for b in betti) + "</tr>")
@@ -690,17 +690,7 @@ class GrassmannPage(shell.Page):
 
     # ---------------------------------------------------------------- spectrum input
     def _spectrum_typed(self, event):
-        try:
-            values = parse_spectrum(event.new)
-        except ValueError as exc:
-            self.notices.clear("warning")
-            self.notices.show(f"{exc}. The table keeps σ = {self.state.sigma}.")
-            return
-        self.notices.clear("warning")
-        text = format_spectrum(values)
-        if self.spectrum_input.value != text:
-            self.spectrum_input.value = text
-        self.state.sigma = text
+        take_spectrum(self, event.new, f"The table keeps σ = {self.state.sigma}.")
 
     # ---------------------------------------------------------------- flow
     def toggle_flow(self):

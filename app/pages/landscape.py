@@ -51,10 +51,9 @@ def describe(name: str, sets) -> str:
 
 @dataclass
 class Panel:
-    """What one surface shows: title, loss grid, critical sets, formula (LaTeX), summary."""
+    """What one surface shows: loss grid, critical sets, formula (LaTeX), summary."""
 
     key: str
-    title: str
     z: np.ndarray
     sets: list
     formula: str
@@ -153,8 +152,7 @@ class LandscapeState(param.Parameterized):
         for kind in kinds or self.kinds():
             sets = self.sets(kind)
             name = "alignment" if kind == "alignment" else kind
-            out.append(Panel(kind, KIND_TITLES.get(kind, "Weight alignment loss"), self.loss_grid(kind, w1, w2),
-                             sets, self.formula(kind), describe(name, sets)))
+            out.append(Panel(kind, self.loss_grid(kind, w1, w2), sets, self.formula(kind), describe(name, sets)))
         return out
 
     def bifurcation_rows(self):
