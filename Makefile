@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 5006
 
-.PHONY: serve test bench stress chromium clean
+.PHONY: serve test bench stress chromium nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,13 +32,29 @@ chromium: $(STAMP)
 	  $(BIN)/python -m playwright install chromium; \
 	fi
 
+## nginx for the scale-out test (deploy/nginx.conf): Debian's package as root.
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then \
+	  echo "nginx: $$(command -v nginx || echo /usr/sbin/nginx)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "nginx: installing Debian's package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null 2>&1 \
+	    || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+	else \
+	  echo "nginx: not installed and cannot install it (not root): the scale-out test will fail"; \
+	fi
+
 ## Unit, property and browser tests (benchmarks excluded).
-test: $(STAMP) chromium
+test: $(STAMP) chromium nginx
 	$(BIN)/python -m pytest -q
 
 ## Benchmarks: core micro-benchmarks and the browser latency figures; writes bench-results/.
 bench: $(STAMP) chromium
 	$(BIN)/python -m tests.perf.bench
+
+## The load, soak and fuzz suites at full size (make test runs them reduced).
+stress: $(STAMP) chromium
+	$(BIN)/python -m tests.perf.stress
 
 clean:
 	rm -rf $(VENV) bench-results .pytest_cache .hypothesis
