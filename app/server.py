@@ -8,11 +8,11 @@ import panel as pn
 import panel.io.server as _panel_server
 
 from app import shell
-from app.pages import collapse, grassmann, landscape, trajectories
+from app.pages import collapse, grassmann, landscape, lecture, trajectories
 
 #: URL path → page factory; "/" opens on the Landscape page
 ROUTES = {"/": landscape.create, "/landscape": landscape.create, "/trajectories": trajectories.create,
-          "/collapse": collapse.create, "/grassmannian": grassmann.create}
+          "/collapse": collapse.create, "/grassmannian": grassmann.create, "/lecture": lecture.create}
 
 EXTENSIONS = ("katex",)  # plotly.js is loaded on demand by app.plot3d
 ORIGIN_ENV = "LAE_ALLOW_WEBSOCKET_ORIGIN"

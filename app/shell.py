@@ -21,7 +21,8 @@ log = logging.getLogger("lae_landscapes")
 
 #: (slug, title) of every page, in navigation order; a page module registers itself in app.server
 NAV: list[tuple[str, str]] = [("landscape", "Landscape"), ("trajectories", "Trajectories"),
-                              ("collapse", "Posterior collapse"), ("grassmannian", "Grassmannian")]
+                              ("collapse", "Posterior collapse"), ("grassmannian", "Grassmannian"),
+                              ("lecture", "Lecture")]
 
 
 class LiveFloatSlider(pn.widgets.FloatSlider):
@@ -70,15 +71,19 @@ class Page:
     title = "Page"
     state_class = None
 
-    def __init__(self, **overrides):
+    def __init__(self, *, sync_url: bool = True, **overrides):
+        """``overrides`` set the state; ``sync_url=False`` makes a page part of another (a
+        lecture slide): it neither reads the URL query nor writes it."""
         self.notices = Notices()
+        self.sync_url = sync_url
         self.state = self.state_class(**overrides)
         names = self.state.URL_PARAMS
-        args = pn.state.session_args if pn.state.curdoc and pn.state.curdoc.session_context else {}
-        values, notices = query.parse(self.state, names, args or {})
-        self.state.param.update(**values)
-        for text in notices:
-            self.notices.show(text)
+        if sync_url:
+            args = pn.state.session_args if pn.state.curdoc and pn.state.curdoc.session_context else {}
+            values, notices = query.parse(self.state, names, args or {})
+            self.state.param.update(**values)
+            for text in notices:
+                self.notices.show(text)
         self.state.param.watch(self._changed, names)
 
     # subclasses
@@ -91,7 +96,8 @@ class Page:
     def _changed(self, *events):
         changed = tuple(e.name for e in events)
         self.guarded(self.redraw, changed)
-        self.schedule_url()
+        if self.sync_url:
+            self.schedule_url()
 
     def guarded(self, fn, *args):
         """Run a callback; a failure becomes a notice and the session keeps working. All the
@@ -130,13 +136,18 @@ class Page:
     def write_url(self, location=None):
         location = location if location is not None else pn.state.location
         if location is not None:
-            location.update_query(**query.encode(self.state, self.state.URL_PARAMS))
+            extra = {"embed": "true"} if getattr(self, "embedded", False) else {}
+            location.update_query(**query.encode(self.state, self.state.URL_PARAMS), **extra)
+
+    def compact(self):  # pragma: no cover - abstract
+        """The page's essentials in EMBED_SIZE (after ``build()``): a row of its main controls
+        over its key plots. Embed mode and the lecture slides show this."""
+        raise NotImplementedError
 
     def view(self):
+        if _flag("embed"):
+            return self.embed_view()
         sidebar, main = self.build()
-        embed = _flag("embed")
-        if embed:
-            return pn.Column(self.notices.pane, main, sidebar, css_classes=["embed"])
         template = pn.template.BootstrapTemplate(
             title="LAE Landscapes", favicon="assets/favicon.svg", header_background="#23395d",
             sidebar_width=300)
@@ -144,7 +155,9 @@ class Page:
         nav = "".join(
             f'<a href="./{slug}"{ACTIVE if slug == self.slug else ""}>{html.escape(t)}</a>'
             for slug, t in NAV)
-        template.header.append(pn.pane.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]))
+        template.header.append(pn.Row(
+            pn.pane.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]),
+            copy_link_button(), sizing_mode="stretch_width"))
         template.sidebar.append(sidebar)
         template.main.append(pn.Column(self.notices.pane, main, sizing_mode="stretch_width"))
         if pn.state.curdoc and pn.state.curdoc.session_context:
@@ -152,6 +165,67 @@ class Page:
             # query string would overwrite ours, and a copied link would bring the notices back.
             pn.state.onload(self.write_url)
         return template
+
+
+    def embed_view(self):
+        """``?embed=true``: no header, navigation or sidebar — the compact view, sized for a
+        16:9 iframe (EMBED_SIZE), with a way out to the full page and a copy-link control."""
+        self.embedded = True
+        self.build()
+        full = pn.widgets.Button(label=f"LAE Landscapes · {self.title} ↗", button_type="light",
+                                 css_classes=["full-page"], height=26, margin=(0, 4),
+                                 description="Open the full page, in this state, in a new tab")
+        full.js_on_click(code=f"window.open({URL_WITHOUT_EMBED_JS}, '_blank', 'noopener');")
+        if pn.state.curdoc and pn.state.curdoc.session_context:
+            pn.state.onload(self.write_url)
+            pn.config.raw_css = [*pn.config.raw_css, EMBED_PAGE_CSS]  # this session's document only
+        bar = pn.Row(full, copy_link_button(compact=True), css_classes=["embed-bar"], margin=0)
+        return pn.Column(bar, self.notices.pane, self.compact(), css_classes=["embed"],
+                         width=EMBED_SIZE[0], margin=0)
+
+
+#: an embedded page fits an iframe this size (16:9) without scrollbars
+EMBED_SIZE = (960, 540)
+EMBED_PAGE_CSS = "html, body { margin: 0; padding: 0; }"
+#: the page's address without ``embed=…``: the full page in the same state
+URL_WITHOUT_EMBED_JS = ("(() => { const u = new URL(window.location.href); u.searchParams.delete('embed'); "
+                        "return u.toString(); })()")
+
+COPY_JS = """
+const url = window.location.href;
+const done = (ok) => {
+  const label = button.label;
+  button.label = ok ? "✓ Link copied" : "Copy failed: use the address bar";
+  setTimeout(() => { button.label = label; }, 1500);
+};
+const fallback = () => {
+  const area = document.createElement("textarea");
+  area.value = url; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
+  document.body.appendChild(area); area.select();
+  let ok = false;
+  try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+  area.remove(); done(ok);
+};
+window.__laeCopiedLink = url;
+if (navigator.clipboard && window.isSecureContext) {
+  navigator.clipboard.writeText(url).then(() => done(true), fallback);
+} else {
+  fallback();
+}
+"""
+
+
+def copy_link_button(compact: bool = False):
+    """"Copy link": puts the page's address — its whole state (and ``embed=true`` when embedded)
+    — on the clipboard, in the
+    browser (no round trip); on plain http, where the Clipboard API is missing, through a
+    hidden text area."""
+    button = pn.widgets.Button(label="Copy link", button_type="light", css_classes=["copy-link"],
+                               width=110 if not compact else 96, height=30 if not compact else 26,
+                               margin=(8, 10) if not compact else (0, 4),
+                               description="Copy a link to this page in its current state")
+    button.js_on_click(args={"button": button}, code=COPY_JS)
+    return button
 
 
 def _flag(name: str) -> bool:

@@ -378,6 +378,25 @@ class CollapsePage(shell.Page):
         self.redraw(None)
         return sidebar, main
 
+    def compact(self, focus: str = "example"):
+        """Embed mode and the lecture: the poster's example (``focus="example"``: f(w) beside
+        the pitchfork, λ and the sweep) or the spectrum (``"spectrum"``: the decoder's singular
+        values and the shrinkage curves, λ, the spectrum box and Train)."""
+        lam = self.sliders["lam"]
+        if focus == "spectrum":
+            self.spectrum_input.param.update(width=230, sizing_mode=None)
+            figs = (self.bars_fig, self.shrink_fig)
+            head = pn.Row(lam, self.spectrum_input, self.train_button, self.progress, sizing_mode="stretch_width",
+                          margin=0)
+            extra = [self.survivors, self.train_status]
+        else:
+            figs = (self.example_fig, self.bifurcation.figure)
+            head = pn.Row(lam, self.sliders["x"], self.sweep_button, sizing_mode="stretch_width", margin=0)
+            extra = [self.count]
+        for fig in figs:
+            fig.width, fig.height = 470, 360
+        return pn.Column(head, *extra, pn.Row(*(pn.pane.Bokeh(f) for f in figs), margin=0), margin=0)
+
     def _build_example(self):
         fig = self.example_fig = _figure("f(w) = L_σ(w, w), the sum loss on the diagonal",
                                          x_range=Range1d(EXAMPLE_W[0], EXAMPLE_W[-1]), y_range=Range1d(-0.3, 9),

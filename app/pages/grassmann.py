@@ -326,6 +326,22 @@ class GrassmannPage(shell.Page):
         self.redraw(None)
         return sidebar, main
 
+    def compact(self, focus: str = "plane"):
+        """Embed mode and the lecture: Gr₁(ℝ²) (``focus="plane"``: the line through the cloud,
+        L_X(φ) and the circle, φ and the flow) or RP² (``"disk"``: the disk model and its
+        critical points per index)."""
+        w = self.widgets
+        if focus == "disk":
+            self.disk_fig.width, self.disk_fig.height = 470, 450
+            return pn.Column(pn.Row(w["space_s1"], w["space_s2"], w["space_s3"], w["seed"], margin=0),
+                             pn.Row(pn.pane.Bokeh(self.disk_fig), self.space_summary, margin=0), margin=0)
+        for fig, size in ((self.cloud_fig, 300), (self.curve_fig, 320), (self.circle_fig, 300)):
+            fig.width = fig.height = size
+        return pn.Column(pn.Row(w["plane_s1"], w["plane_s2"], w["phi"], self.flow_button, margin=0),
+                         self.flow_status,
+                         pn.Row(pn.pane.Bokeh(self.cloud_fig), pn.pane.Bokeh(self.curve_fig),
+                                pn.pane.Bokeh(self.circle_fig), margin=0), margin=0)
+
     def _build_plane(self):
         self.cloud_fig = fig = _figure("The data and the line at φ", 340, 340, match_aspect=True,
                                        x_range=Range1d(-1, 1), y_range=Range1d(-1, 1),

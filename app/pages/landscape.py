@@ -217,6 +217,35 @@ class LandscapePage(shell.Page):
         self.redraw(None)
         return self.controls, main
 
+    def compact(self, focus: str = "surfaces"):
+        """Embed mode and the lecture: the controls in one row over the surfaces (``focus=
+        "surfaces"``), or the sum loss beside its pitchfork (``focus="pitchfork"``)."""
+        self.show3d.value = False
+        self.compact_focus = focus
+        names = ["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self"]
+        if focus == "pitchfork":
+            names = ["lam", "x"]
+        self.widgets["mode"].param.update(width=210, sizing_mode=None)
+        controls = pn.Row(*(self.widgets[n] for n in names), sizing_mode="stretch_width", margin=0)
+        for key in self.surfaces:
+            self._compact_surface(key)
+        if focus == "pitchfork":
+            for key, col in self.columns.items():
+                col.visible = key == "sum"
+            self.bifurcation.figure.width, self.bifurcation.figure.height = 440, 330
+            body = pn.Row(self.columns["sum"], pn.pane.Bokeh(self.bifurcation.figure))
+        else:
+            body = self.surface_row
+        return pn.Column(controls, body, pn.pane.Str(plots.LEGEND, styles={"font-size": "11px", "color": "#555"},
+                                                     margin=(0, 10)), margin=0)
+
+    def _compact_surface(self, key: str) -> None:
+        fig = self.surfaces[key].figure
+        fig.width, fig.height = (300, 285) if getattr(self, "compact_focus", "") != "pitchfork" else (360, 330)
+        self.formulas[key].visible = False
+        self.summaries[key].styles = {"font-size": "12px", "line-height": "1.3"}
+        self.columns[key].width = fig.width + 12
+
     def add_surface(self, key: str) -> None:
         """A map with its formula and summary. Built on first use: the alignment map only when
         that mode is chosen, so a cold load builds (and the browser renders) three figures."""
@@ -232,11 +261,15 @@ class LandscapePage(shell.Page):
         self.columns[key] = pn.Column(pn.pane.Bokeh(self.surfaces[key].figure), self.formulas[key],
                                       self.summaries[key], width=350, css_classes=[f"surface-{key}"])
         self.surface_row.append(self.columns[key])
+        if getattr(self, "compact_focus", None):
+            self._compact_surface(key)
 
     def set_visibility(self):
         m = self.state.mode
         for k, col in self.columns.items():
             col.visible = (k == "alignment") == (m == "alignment")
+            if getattr(self, "compact_focus", None) == "pitchfork":
+                col.visible = k == "sum"
         names = {"y": m in ("tied", "prediction", "alignment"), "alpha": m == "alpha",
                  "lam": m != "alignment"}
         for n in ("lam_pred", "lam_info", "lam_reg", "lam_self"):

@@ -377,6 +377,22 @@ class TrajectoriesPage(shell.Page):
         pn.state.onload(lambda: self.guarded(self._to_end))
         return sidebar, main
 
+    def compact(self):
+        """Embed mode and the lecture: loss, λ and learning rate in a row; the map with the
+        player beside the ‖W₁ − W₂ᵀ‖ and loss curves."""
+        c = self.main_controls
+        c["kind"].param.update(width=170, sizing_mode=None)
+        self.surface.figure.width, self.surface.figure.height = 420, 370
+        self.player.width = 300
+        for fig in (self.gap_fig, self.loss_fig):
+            fig.width, fig.height = 490, 200
+        self.counter.margin = (0, 6)
+        return pn.Column(
+            pn.Row(c["kind"], c["lam"], c["lr"], sizing_mode="stretch_width", margin=0),
+            pn.Row(pn.Column(pn.pane.Bokeh(self.surface.figure), pn.Row(self.player, self.counter), margin=0),
+                   pn.Column(pn.pane.Bokeh(self.gap_fig), pn.pane.Bokeh(self.loss_fig), margin=0), margin=0),
+            margin=0)
+
     def _to_end(self):
         self.player.value = self.player.end
 
@@ -423,6 +439,7 @@ class TrajectoriesPage(shell.Page):
         tol = W.IntSlider.from_param(st.param.tol_exp, format=CustomJSTickFormatter(code=TOL_FORMAT),
                                      sizing_mode="stretch_width")
         minibatch = W.Checkbox.from_param(st.param.minibatch)
+        self.main_controls = {"kind": self.kind_select, "lam": sliders["lam"], "lr": lr}
         self.batch_widgets = [W.IntSlider.from_param(st.param[name], sizing_mode="stretch_width")
                               for name in ("n", "batch_size", "seed")]
 
