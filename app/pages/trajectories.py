@@ -261,6 +261,27 @@ if (cb_obj.direction === 1 && cb_obj.value >= cb_obj.end) { cb_obj.value = cb_ob
 #: before the maximum on first render, which clamps it to 100): re-run that update when ``end``
 #: changes, without changing the value.
 END_JS = "cb_obj.properties.value.change.emit()"
+#: The browser's half of ``show_frame``: the same markers, span and counter from the paths
+#: already in the browser (the counter's text is escaped, as Panel sends an HTML pane's).
+FRAME_JS = """
+const i = Math.max(0, Math.round(cb_obj.value));
+const cols = {w1: [], w2: [], it: [], loss: [], gap: [], color: []};
+let last = 0;
+for (const [m, src] of Object.entries(sources)) {
+  const d = src.data, n = d.w1.length;
+  if (!n) continue;
+  const j = Math.min(i, n - 1);
+  last = Math.max(last, n - 1);
+  cols.w1.push(d.w1[j]); cols.w2.push(d.w2[j]); cols.it.push(j);
+  cols.loss.push(Math.max(d.loss[j], floor)); cols.gap.push(Math.max(d.gap[j], floor));
+  cols.color.push(colors[m]);
+}
+current.data = cols;
+const k = Math.min(i, last);
+loss_span.location = k;
+gap_span.location = k;
+counter.text = `&lt;span class=&quot;iteration-counter&quot;&gt;Iteration ${k} of ${last}&lt;/span&gt;`;
+"""
 LR_FORMAT = "return Number(Math.pow(10, tick).toPrecision(2)).toString()"
 TOL_FORMAT = "return '1e' + tick"
 PAGE_CSS = """
@@ -341,7 +362,6 @@ class TrajectoriesPage(shell.Page):
         # one call each: Panel registers only one property of a multi-property jscallback
         self.player.jscallback(direction=RESTART_JS)
         self.player.jscallback(end=END_JS)
-        self.player.param.watch(lambda e: self.guarded(self.show_frame, e.new), "value")
         self.speed = pn.widgets.Select(label="Iterations per frame", options=[1, 2, 5, 10, 20, 50], value=2,
                                        width=130, css_classes=["frame-step"])
         self.speed.link(self.player, value="step")
@@ -350,6 +370,11 @@ class TrajectoriesPage(shell.Page):
         self.outcomes = pn.pane.HTML("", css_classes=["outcomes"], stylesheets=[PAGE_CSS],
                                      sizing_mode="stretch_width")
         self.notes = pn.pane.HTML("", stylesheets=[PAGE_CSS], sizing_mode="stretch_width", css_classes=["notes-pane"])
+        # An animation frame is drawn in the browser, from the paths it already holds: no round
+        # trip to the server per frame (the server learns the player's value all the same).
+        self.player.jscallback(value=FRAME_JS, args=dict(
+            sources={m: self.sources[m] for m in solvers.METHODS}, colors=COLORS, current=self.current,
+            loss_span=self.loss_span, gap_span=self.gap_span, counter=self.counter, floor=LOG_FLOOR))
 
         sidebar = self._controls()
         main = pn.Column(
@@ -506,10 +531,8 @@ class TrajectoriesPage(shell.Page):
         at_end = self.player.value >= self.player.end
         self.player.end = max(last, 1)
         value = self.player.end if at_end else min(self.player.value, self.player.end)
-        if value != self.player.value:
-            self.player.value = value  # its watcher draws the frame
-        else:
-            self.show_frame(value)
+        self.player.value = value
+        self.show_frame(value)
 
     def _outcome_html(self) -> str:
         items = []
@@ -525,7 +548,8 @@ class TrajectoriesPage(shell.Page):
 
     def show_frame(self, i: int) -> None:
         """Move the current-iterate markers to iteration ``i`` (a run that ended earlier rests at
-        its last iterate): a few numbers over the websocket, no path is resent."""
+        its last iterate) after a redraw; while the player runs, FRAME_JS does the same in the
+        browser."""
         cols = {k: [] for k in ("w1", "w2", "it", "loss", "gap", "color")}
         for r in self.runs:
             j = min(int(i), r.frames - 1)

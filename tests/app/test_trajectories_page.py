@@ -163,9 +163,11 @@ def test_no_solver_selected_asks_for_one_and_keeps_the_player_valid():
 # --------------------------------------------------------------------------- animation and clicks
 
 def test_an_animation_frame_moves_only_the_markers_and_the_counter():
+    """The server's frame (after a redraw); the browser draws the player's frames with the
+    same result (FRAME_JS, checked in tests/e2e/test_trajectories.py)."""
     page = built()
     paths = {m: page.sources[m].data for m in solvers.METHODS}
-    page.player.value = 5
+    page.show_frame(5)
     assert {m: page.sources[m].data for m in solvers.METHODS} == paths  # same objects: nothing resent
     for r, w1, it in zip(page.runs, page.current.data["w1"], page.current.data["it"]):
         j = min(5, r.frames - 1)

@@ -181,3 +181,35 @@ def test_readme_screenshot(app):
     app.page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 30_000
     app.assert_clean()
+
+
+#: JavaScript: set the player's value as a scrub would, then return the current-iterate markers
+#: and every path, as the browser holds them
+SCRUB = """(v) => {
+    [...Bokeh.documents[0].all_models].find(m => m.type && m.type.endsWith('.Player')).value = v;
+}"""
+MARKERS = """() => {
+    const models = [...Bokeh.documents[0].all_models];
+    const cur = models.find(m => m.type === 'ColumnDataSource' && m.data.color !== undefined
+                             && m.data.it !== undefined && m.data.it.length <= 6);
+    const paths = models.filter(m => m.type === 'ColumnDataSource' && m.data.it !== undefined
+                                && m.data.color === undefined && m.data.it.length > 0);
+    return {w1: Array.from(cur.data.w1), it: Array.from(cur.data.it),
+            paths: paths.map(p => Array.from(p.data.w1))};
+}"""
+
+
+def test_a_frame_drawn_in_the_browser_puts_each_marker_on_its_path_at_that_iteration(app):
+    """Frames are drawn in the browser (FRAME_JS) from the paths the server sent: at iteration
+    v every marker sits on its own path at min(v, run length − 1), and the counter agrees."""
+    open_page(app, "?methods=untied_gd,tied_gd,exact_untied&lam=0.5")
+    _, last = counter(app)
+    v = max(1, last // 3)
+    app.page.evaluate(SCRUB, v)
+    app.wait_until(lambda: counter(app)[0] == v)
+    got = app.page.evaluate(MARKERS)
+    assert sorted(got["it"]) == sorted(min(v, len(p) - 1) for p in got["paths"])
+    expected = sorted(p[min(v, len(p) - 1)] for p in got["paths"])
+    assert sorted(got["w1"]) == pytest.approx(expected, abs=1e-6)
+    app.wait_until(lambda: app.query().get("lam") == "0.5")
+    app.assert_clean()
