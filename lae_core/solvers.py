@@ -418,6 +418,120 @@ def _run_scalar(p: _Problem) -> Trajectory:
                        np.array(Ls), status, t, detail)
 
 
+def _run_vector(p: _Problem) -> Trajectory:
+    """``m = 2, k = 1`` (the tied vector case) in plain floats: the general path's arithmetic,
+    written out for W1 = [u1 u2], W2 = [w1 w2]ᵀ, without NumPy calls. (Mini-batch exact
+    untied/sync steps need an eigendecomposition per batch and take the general path.)"""
+    method, kind, lam = p.method, p.kind, p.lam
+    ls, lp = p.lam_sum, p.lam_prod
+    rtol = 2 * _EPS
+    s = 2.0 * p.lr if p.lr is not None else 0.0
+    c = 1.0 - s * ls
+    tol = p.tol
+    (u1, u2), (w1, w2) = p.W1[0].tolist(), p.W2[:, 0].tolist()
+    F = p.F.T.tolist()                      # columns of the thin factor: F Fᵀ = X Xᵀ
+    V = p.V.tolist()
+    E = p.E.tolist()
+
+    def loss(u1, u2, w1, w2):
+        data = 0.0
+        for f1, f2 in F:
+            z = u1 * f1 + u2 * f2
+            r1, r2 = f1 - w1 * z, f2 - w2 * z
+            data += r1 * r1 + r2 * r2
+        if kind == "sum":
+            return data + lam * ((u1 * u1 + u2 * u2) + (w1 * w1 + w2 * w2))
+        if kind == "product":
+            return data + lam * ((w1 * w1 + w2 * w2) * (u1 * u1 + u2 * u2))
+        return data
+
+    def decoder(v1, v2, a11, a12, a22, t11, t22):
+        """argmin over W2 for W1 = [v1 v2] (``_argmin_decoder`` with k = 1)."""
+        b1, b2 = v1 * a11 + v2 * a12, v1 * a12 + v2 * a22
+        m = (v1 * t11 + v2 * a12) * v1 + (v1 * a12 + v2 * t22) * v2
+        if ls > 0.0:
+            m += ls
+        elif not m > rtol * max(m, 0.0):
+            return 0.0, 0.0
+        return b1 / m, b2 / m
+
+    L = loss(u1, u2, w1, w2)
+    limit = _EXPLODE * (1.0 + L)
+    rows = [(u1, u2, w1, w2)]
+    Ls = [L]
+    if p.batch_size is None:
+        A = p.A
+        a_steps = itertools.repeat((float(A[0, 0]), float(A[0, 1]), float(A[1, 1])))
+    else:
+        X, scale = p.X, p.X.shape[1] / p.batch_size
+
+        def a_steps_batched():
+            for chunk in _batch_chunks(p.batch_rng, X.shape[1], p.batch_size):
+                for idx in chunk:
+                    Xb = X[:, idx]
+                    Ab = (Xb @ Xb.T) * scale
+                    yield float(Ab[0, 0]), float(Ab[0, 1]), float(Ab[1, 1])
+
+        a_steps = a_steps_batched()
+    untied_gd, sync_gd, tied_gd = method == "untied_gd", method == "sync_gd", method == "tied_gd"
+    exact_tied, exact_sync = method == "exact_tied", method == "exact_sync"
+    status, t, detail = "max_iter", 0, (math.inf, 0.0)
+    for t, (a11, a12, a22) in zip(range(1, p.max_iter + 1), a_steps):
+        t11, t22 = a11 + lp, a22 + lp
+        if untied_gd or sync_gd:
+            r1, r2 = u1 * t11 + u2 * a12, u1 * a12 + u2 * t22
+            e11, e12, e21, e22 = w1 * r1 - a11, w1 * r2 - a12, w2 * r1 - a12, w2 * r2 - a22
+            n1 = c * u1 - s * (w1 * e11 + w2 * e21)
+            n2 = c * u2 - s * (w1 * e12 + w2 * e22)
+            m1 = c * w1 - s * (e11 * u1 + e12 * u2)
+            m2 = c * w2 - s * (e21 * u1 + e22 * u2)
+        elif tied_gd:
+            r1, r2 = w1 * t11 + w2 * a12, w1 * a12 + w2 * t22
+            e11, e12, e21, e22 = w1 * r1 - a11, w1 * r2 - a12, w2 * r1 - a12, w2 * r2 - a22
+            m1 = c * w1 - s * (e11 * w1 + e12 * w2)
+            m2 = c * w2 - s * (e21 * w1 + e22 * w2)
+            n1, n2 = m1, m2
+        elif exact_tied:
+            m1, m2 = decoder(w1, w2, a11, a12, a22, t11, t22)
+            m1, m2 = 0.5 * (m1 + w1), 0.5 * (m2 + w2)
+            n1, n2 = m1, m2
+        else:
+            # argmin over W1 in the eigenbasis of A (``_argmin_encoder`` with k = 1)
+            d = max(w1 * w1 + w2 * w2, 0.0)
+            num = [(w1 * V[0][j] + w2 * V[1][j]) * E[j] for j in (0, 1)]
+            den = [d * (E[j] + lp) if lp else d * E[j] for j in (0, 1)]
+            if ls > 0.0:
+                x = [num[j] / (den[j] + ls) for j in (0, 1)]
+            else:
+                cut = rtol * max(den)
+                x = [num[j] / den[j] if den[j] > cut else 0.0 for j in (0, 1)]
+            n1 = x[0] * V[0][0] + x[1] * V[0][1]
+            n2 = x[0] * V[1][0] + x[1] * V[1][1]
+            m1, m2 = decoder(n1, n2, a11, a12, a22, t11, t22)
+        if sync_gd or exact_sync:
+            m1, m2 = 0.5 * (m1 + n1), 0.5 * (m2 + n2)
+            n1, n2 = m1, m2
+        L = loss(n1, n2, m1, m2)
+        if not L <= limit:
+            status, detail = "diverged", (L, limit)
+            break
+        rows.append((n1, n2, m1, m2))
+        Ls.append(L)
+        d1, d2, d3, d4 = n1 - u1, n2 - u2, m1 - w1, m2 - w2
+        u1, u2, w1, w2 = n1, n2, m1, m2
+        step = math.sqrt(d1 * d1 + d2 * d2 + d3 * d3 + d4 * d4)
+        threshold = tol * (1.0 + math.sqrt(n1 * n1 + n2 * n2 + m1 * m1 + m2 * m2))
+        if step <= threshold and tol > 0.0:
+            status, detail = "converged", (step, threshold)
+            break
+    else:
+        detail = (step, threshold) if t else detail
+    T = len(Ls)
+    W = np.array(rows)
+    return _trajectory(p, W[:, :2].reshape(T, 1, 2).copy(), W[:, 2:].reshape(T, 2, 1).copy(),
+                       np.array(Ls), status, t, detail)
+
+
 # --------------------------------------------------------------------------- general m, k
 
 
@@ -606,6 +720,8 @@ def solve(method, X, k, lam, *, W1=None, W2=None, lr=None, max_iter=1000, tol=1e
     p = _prepare(method, X, k, lam, W1, W2, lr, max_iter, tol, batch_size, seed, kind)
     if p.W1.shape == (1, 1):
         return _run_scalar(p)
+    if p.W1.shape == (1, 2) and (p.batch_size is None or p.method not in ("exact_untied", "exact_sync")):
+        return _run_vector(p)
     return _run_general(p)
 
 

@@ -295,6 +295,36 @@ def test_scalar_fast_path_matches_the_general_path(method, kind, batch_size):
     np.testing.assert_allclose(embedded.loss, fast.loss, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("lam", [0.0, 0.6])
+@pytest.mark.parametrize("batch_size", [None, 3])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("method", METHODS)
+def test_vector_fast_path_matches_the_general_path(method, kind, batch_size, lam):
+    """m = 2, k = 1 (the tied vector case) in plain floats: the same iterates, losses and
+    outcome as the general NumPy code on the same problem, λ = 0 (pseudo-inverse) included."""
+    X = np.array([[1.5, -0.7, 0.3, 2.0, -1.1, 0.4], [0.2, 0.9, -0.5, 0.8, 0.1, -1.3]])
+    W1, W2 = [[0.4, -0.3]], [[1.1], [0.5]]
+    fast = solve(method, X, 1, lam, W1=W1, W2=W2, max_iter=150, kind=kind, batch_size=batch_size, seed=5)
+    p = solvers._prepare(method, X, 1, lam, W1, W2, None, 150, 1e-10, batch_size, 5, kind)
+    general = solvers._run_general(p)
+    assert fast.W1.shape == general.W1.shape and fast.W2.shape == general.W2.shape
+    np.testing.assert_allclose(fast.W1, general.W1, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(fast.W2, general.W2, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(fast.loss, general.loss, rtol=1e-10, atol=1e-13)
+    assert (fast.status, fast.iterations) == (general.status, general.iterations)
+
+
+def test_vector_fast_path_is_taken(monkeypatch):
+    """The page's tied vector case never reaches the NumPy loop (``make bench`` times it)."""
+    def general(p):
+        raise AssertionError("general path taken")
+    monkeypatch.setattr(solvers, "_run_general", general)
+    X = np.array([[1.0], [0.7]])
+    for method in METHODS:
+        t = solve(method, X, 1, 0.5, W1=[[1.5, -0.5]], W2=[[0.3], [1.2]], lr=0.005, max_iter=50, tol=0.0)
+        assert t.iterations == 50
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_scalar_sum_loss_solvers_reach_the_closed_form_minimum(method):
     # L_σ = x²(1 − w1w2)² + λ(w1² + w2²) has minima w1 = w2 = ±√(1 − λ/x²) (x² > λ).

@@ -11,6 +11,8 @@ the ``Trajectory``; ``tol = 0`` makes every call take exactly ``max_iter`` steps
   data points in batches of 100.
 * ``solver_3x2000_scalar_steps_ms`` — what the Trajectories page runs per slider change: three
   solvers (untied GD, tied GD, exact tied) × 2000 steps.
+* ``solver_3x2000_vector_steps_ms`` — the same for the tied vector case (m = 2, k = 1, the
+  page's ``mode=tied``; its own plain-float path), the slowest three methods.
 * ``solver_2000_steps_m5_k2_ms.<method>`` — the general NumPy path, ``m = 5, k = 2, n = 200``.
 
 Run ``python tests/perf/bench_solvers.py`` for a table, or call ``run()`` for the numbers.
@@ -62,6 +64,13 @@ def run(repeats: int = REPEATS) -> dict:
             solve(method, [[1.5]], 1, 0.3, W1=[[0.2]], W2=[[-1.1]], max_iter=2000, tol=0)
 
     results["solver_3x2000_scalar_steps_ms"] = _median_ms(page_change, repeats)
+
+    def vector_change():
+        for method in ("untied_gd", "exact_untied", "exact_sync"):
+            solve(method, [[1.0], [0.7]], 1, 0.5, W1=[[1.5, -0.5]], W2=[[0.3], [1.2]], lr=0.005,
+                  max_iter=2000, tol=0)
+
+    results["solver_3x2000_vector_steps_ms"] = _median_ms(vector_change, repeats)
 
     X = np.random.default_rng(1).normal(size=(5, 200))
     for method in METHODS:
