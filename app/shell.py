@@ -16,7 +16,7 @@ import panel as pn
 
 from app import query
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parent / "static"  # packaged with app (pyproject package-data)
 log = logging.getLogger("lae_landscapes")
 
 #: (slug, title) of every page, in navigation order; a page module registers itself in app.server

@@ -1,0 +1,169 @@
+"""Scale-out: two ``lae-landscapes serve`` processes behind nginx, configured by deploy/nginx.conf
+as deploy/render_nginx.py renders it, and browsed through nginx in real Chromium.
+
+Every browser here is at 127.0.0.1, so ip_hash sends all of them to one process: that is the
+stickiness a session needs (its page and its websocket reach the same process). The other
+process shows what it is there for once the first one stops: the next visitor is served by it.
+nginx's access log names the process behind every request (``upstream=host:port``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from deploy.render_nginx import render
+from tests.e2e.conftest import VIEWPORT, AppPage, wait_until
+from tests.support import AppServer, free_port
+
+pytestmark = pytest.mark.timeout(120)
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian's, outside a non-root PATH
+THREE_POINTS, ONE_POINT = "sum: 3 critical points", "sum: 1 critical point"
+#: "GET /landscape/ws HTTP/1.1" 101 … upstream=127.0.0.1:5101 (several, comma-separated, when
+#: nginx had to try another process)
+LOG_LINE = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) .*upstream=(?P<upstream>.*)$')
+
+
+class Nginx:
+    """A foreground nginx on 127.0.0.1 and a free port, in front of ``apps`` (host:port), with
+    its pid, logs and temporary files in a directory of its own; stopped by its PID."""
+
+    def __init__(self, apps: list[str], port: int):
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        # mkdtemp, not pytest's tmp_path: run as root, nginx's workers are `nobody`, and
+        # pytest's /tmp/pytest-of-root is closed to them.
+        self.prefix = Path(tempfile.mkdtemp(prefix="lae-nginx-"))
+        self.prefix.chmod(0o755)
+        (self.prefix / "nginx.conf").write_text(render(f"127.0.0.1:{port}", apps, standalone=True))
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15.0) -> "Nginx":
+        self.proc = subprocess.Popen([NGINX, "-p", str(self.prefix), "-c", "nginx.conf", "-e", "error.log"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited with {self.proc.returncode}:\n{self.error_log()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"nginx not listening after {timeout} s:\n{self.error_log()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)  # the master stops its workers
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+    def error_log(self) -> str:
+        path = self.prefix / "error.log"
+        return path.read_text() if path.exists() else ""
+
+    def requests(self) -> list[dict]:
+        """The access log: method, path, status and the app process (last one tried) per line."""
+        path = self.prefix / "access.log"
+        found = [LOG_LINE.search(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return [{**m.groupdict(), "upstream": m["upstream"].split(",")[-1].strip()} for m in found if m]
+
+    def websockets(self) -> list[dict]:
+        """The websocket handshakes nginx passed on (status 101)."""
+        return [r for r in self.requests() if r["path"].endswith("/ws") and r["status"] == "101"]
+
+
+@pytest.fixture(scope="module")
+def scale_out():
+    """Two app processes, each allowing nginx's origin, and nginx in front of them."""
+    port = free_port()
+    origins = ("--allow-websocket-origin", f"127.0.0.1:{port}", "--allow-websocket-origin", f"localhost:{port}")
+    apps = [AppServer(*origins) for _ in range(2)]
+    nginx = Nginx([f"127.0.0.1:{app.port}" for app in apps], port)
+    try:
+        with ThreadPoolExecutor(len(apps)) as starting:  # both at once: each waits on /liveness
+            list(starting.map(AppServer.start, apps))
+        yield nginx.start(), apps
+    finally:
+        nginx.stop()
+        for app in apps:
+            app.stop()
+        shutil.rmtree(nginx.prefix, ignore_errors=True)
+
+
+def visit(browser, nginx: Nginx) -> tuple:
+    """A new browser context (its own cookies, its own session) on the Landscape page via nginx."""
+    context = browser.new_context(viewport=VIEWPORT)
+    return context, AppPage(context.new_page(), nginx).open("/landscape")
+
+
+def drag_lambda_past_x_squared(app: AppPage, lam: float) -> None:
+    """Drag λ past x² = 1: the sum loss's minima merge into the origin, and the URL follows."""
+    drag = app.grab_slider("λ")
+    drag.move_to(lam)
+    drag.release()
+    app.wait_until(lambda: app.summary("sum").startswith(ONE_POINT))
+    shown = app.slider_model("λ")["value"]
+    assert abs(shown - lam) < 0.2, (shown, lam)
+    app.wait_until(lambda: float(app.query().get("lam", "nan")) == pytest.approx(shown, abs=1e-9))
+
+
+def test_the_rendered_template_is_sticky_and_passes_the_websocket_on():
+    conf = render("127.0.0.1:8080", ["127.0.0.1:5101", "127.0.0.1:5102"])
+    upstream = re.search(r"upstream lae_landscapes \{(.*?)\}", conf, re.S)[1]
+    assert "ip_hash;" in upstream
+    assert re.findall(r"^\s*server (\S+);", upstream, re.M) == ["127.0.0.1:5101", "127.0.0.1:5102"]
+    for directive in ("listen 127.0.0.1:8080;", "proxy_pass http://lae_landscapes;", "proxy_http_version 1.1;",
+                      "proxy_set_header Upgrade $http_upgrade;", 'proxy_set_header Connection "upgrade";',
+                      "proxy_set_header Host $host:$server_port;", "proxy_read_timeout 1d;"):
+        assert directive in conf
+    with pytest.raises(ValueError, match="apps"):
+        render("80", [])
+
+
+def test_sessions_through_nginx_react_to_lambda_each_on_its_own_and_stick_to_one_process(browser, scale_out):
+    nginx, apps = scale_out
+    visitors = [visit(browser, nginx) for _ in range(2)]
+    (_, first), (_, second) = visitors
+    for _, app in visitors:
+        app.wait_until(lambda: app.summary("sum").startswith(THREE_POINTS))
+
+    drag_lambda_past_x_squared(first, 2.0)
+    assert second.summary("sum").startswith(THREE_POINTS)  # a session of its own
+    drag_lambda_past_x_squared(second, 1.5)
+    for context, app in visitors:
+        app.assert_clean()
+        context.close()
+
+    # Each page's websocket went through nginx (101 Switching Protocols; logged once closed),
+    # and every request of these 127.0.0.1 clients went to one and the same app process.
+    wait_until(lambda: len(nginx.websockets()) >= 2)
+    served_by = {r["upstream"] for r in nginx.requests()}
+    assert len(served_by) == 1 and served_by <= {f"127.0.0.1:{app.port}" for app in apps}, served_by
+
+    # That process stops: nginx sends the next visitor to the other one, page and websocket.
+    (stopped,) = [app for app in apps if f"127.0.0.1:{app.port}" in served_by]
+    (standby,) = [app for app in apps if app is not stopped]
+    stopped.stop()
+    seen = len(nginx.requests())
+    context, app = visit(browser, nginx)
+    app.assert_clean()
+    context.close()
+    wait_until(lambda: len(nginx.websockets()) >= 3)
+    later = nginx.requests()[seen:]
+    assert {r["upstream"] for r in later} == {f"127.0.0.1:{standby.port}"}, later
