@@ -1,4 +1,5 @@
-"""``lae-landscapes`` — the command line: ``lae-landscapes serve [--address --port …]``."""
+"""``lae-landscapes`` — the command line: ``lae-landscapes serve [--address --port …]``, ``export``
+(a page as one HTML file) and ``snapshot`` (a page state as a PNG)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,33 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="an extra origin allowed to open the websocket (repeatable; also the "
                         "comma-separated LAE_ALLOW_WEBSOCKET_ORIGIN); the app's own host is always allowed")
+    e = sub.add_parser("export", help="write a page as one self-contained HTML file (no server, no network)",
+                       description="Write PAGE as one HTML file that works opened from disk, with no server "
+                                   "and no network: its main slider (λ; φ on the Grassmannian page) moves "
+                                   "through a fixed set of recorded positions; the other settings are fixed.")
+    e.add_argument("page", metavar="PAGE", help="landscape, trajectories, collapse or grassmannian")
+    e.add_argument("--out", required=True, metavar="FILE.html", help="the file to write")
+    e.add_argument("--query", default="", metavar="QUERY",
+                   help='the settings to export, as in the page\'s address, e.g. "lam=0.5&x=1" (default: the defaults)')
+    p = sub.add_parser("snapshot", help="render a page state to a PNG with Chromium",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Start the app on 127.0.0.1, open PAGE?QUERY in a headless Chromium and\n"
+                                   "save a WIDTH × HEIGHT screenshot. Needs Playwright:\n"
+                                   "  pip install 'lae-landscapes[snapshot]'")
+    p.add_argument("page", metavar="PAGE", help="landscape, trajectories, collapse, grassmannian, …")
+    p.add_argument("--query", default="", metavar="QUERY", help='the page\'s settings, e.g. "lam=0.5&x=1"')
+    p.add_argument("--out", required=True, metavar="FILE.png", help="the PNG to write")
+    p.add_argument("--width", type=int, default=1280, help="width in pixels (default 1280)")
+    p.add_argument("--height", type=int, default=800, help="height in pixels (default 800)")
+    p.add_argument("--full", action="store_true",
+                   help="the whole page with header and sidebar (default: the embed view, plots and controls only)")
     args = parser.parse_args(argv)
+    if args.command == "export":
+        from app import export
+        return export.main(args.page, args.out, args.query)
+    if args.command == "snapshot":
+        from app import snapshot
+        return snapshot.main(args.page, args.query, args.out, args.width, args.height, full=args.full)
     if args.command == "serve":
         from app import server
         try:
