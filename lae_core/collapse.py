@@ -194,6 +194,7 @@ def surviving_count(sigma, lam) -> int:
     return int(np.count_nonzero(~np.asarray(collapsed(sigma, lam))))
 
 
+@_v.finite_result
 def ppca_loading(U, sigma, tau2, O=None) -> np.ndarray:
     """Maximum-likelihood loading of probabilistic PCA (Tipping & Bishop 1999, eq. 7).
 
@@ -264,6 +265,7 @@ def _trained(name: str, W, U, shape_of) -> tuple[np.ndarray, np.ndarray]:
     return W, U
 
 
+@_v.finite_result
 def measured_shrinkage(W1, W2, U) -> np.ndarray:
     """How much trained weights keep of each principal direction: u_iᵀ W₂W₁ u_i.
 
@@ -294,6 +296,7 @@ def measured_shrinkage(W1, W2, U) -> np.ndarray:
     return np.einsum("ij,ij->j", U, W2 @ (W1 @ U))
 
 
+@_v.finite_result
 def measured_decoder_singular_values(W2, U) -> np.ndarray:
     """The decoder's gain along each principal direction: ‖W₂ᵀ u_i‖.
 
@@ -354,6 +357,7 @@ def _classify(f: Polynomial, w: float, tol: float) -> str:
     return "degenerate"
 
 
+@_v.finite_result
 def scalar_diagonal_critical_points(x, lam) -> list[DiagonalCriticalPoint]:
     """Critical points of the poster's example f(w) = x²(1 − w²)² + 2λw².
 

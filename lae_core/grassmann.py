@@ -90,6 +90,7 @@ def _out(values: np.ndarray):
 # --------------------------------------------------------------------------- Gr₁: the sphere
 
 
+@_v.finite_result
 def gr1_loss(X, u):
     """PCA loss of the line through u: L_X(u) = ‖X − uuᵀX‖²_F = ‖X‖²_F − ‖uᵀX‖².
 
@@ -120,6 +121,7 @@ def gr1_loss(X, u):
     return _out(np.maximum(np.trace(C) - captured, 0.0))
 
 
+@_v.finite_result
 def gr1_gradient(X, u):
     """Riemannian gradient of ``gr1_loss`` on the unit sphere.
 
@@ -165,6 +167,7 @@ def _tangent_basis(u: np.ndarray) -> np.ndarray:
     return Q[:, 1:]
 
 
+@_v.finite_result
 def gr1_hessian(X, u) -> np.ndarray:
     """Riemannian Hessian of ``gr1_loss`` on the unit sphere, at any point u.
 
@@ -195,6 +198,7 @@ def gr1_hessian(X, u) -> np.ndarray:
     return _hessian(X @ X.T, u)
 
 
+@_v.finite_result
 def gr1_flow(X, u0, steps, dt) -> np.ndarray:
     """Negative gradient flow of ``gr1_loss`` on the unit sphere, sampled every ``dt``.
 
@@ -279,6 +283,7 @@ class CriticalPoint:
     hessian_eigenvalues: np.ndarray = field(compare=False, repr=False)
 
 
+@_v.finite_result
 def gr1_critical_points(X) -> list[CriticalPoint]:
     """The m critical points of L_X on RP^{m−1}, with Morse indices measured from the Hessian.
 
@@ -352,6 +357,7 @@ def _check_m_k(m, k) -> tuple[int, int]:
     return m, k
 
 
+@_v.finite_result
 def index_table(m, k, sigma=None) -> list[IndexRow]:
     """Every critical point of L_X on Gr_k(R^m) with its Morse index d_I.
 
@@ -446,6 +452,7 @@ def betti_numbers(m, k) -> list[int]:
     return coeffs
 
 
+@_v.finite_result
 def grassmann_loss(X, P) -> float:
     """PCA loss of a subspace given by its orthogonal projection: L_X(P) = ‖X − PX‖²_F.
 
@@ -480,6 +487,7 @@ def grassmann_loss(X, P) -> float:
 # --------------------------------------------------------------------------- RP² disk model
 
 
+@_v.finite_result
 def disk_to_sphere(a, b) -> np.ndarray:
     """Disk model of RP²: (a, b) in the closed unit disk ↦ (a, b, √(1 − a² − b²)).
 
@@ -516,6 +524,7 @@ def disk_to_sphere(a, b) -> np.ndarray:
     return np.stack([a, b, np.sqrt(np.maximum(1.0 - r2, 0.0))], axis=-1)
 
 
+@_v.finite_result
 def sphere_to_disk(u):
     """Inverse of ``disk_to_sphere``: the line through u as a point (a, b) of the disk.
 
@@ -546,6 +555,7 @@ def sphere_to_disk(u):
 # --------------------------------------------------------------------------- Gr₁(R²) by angle
 
 
+@_v.finite_result
 def gr1_circle(X, phi):
     """L_X on Gr₁(R²) = RP¹ by the line's angle: the line through u(φ) = (cos φ, sin φ).
 
@@ -590,6 +600,7 @@ def gr1_circle(X, phi):
 # --------------------------------------------------------------------------- example data
 
 
+@_v.finite_result
 def principal_data(sigma, U, n, seed=0) -> np.ndarray:
     """Data X = U diag(σ) Vᵀ with chosen principal directions U and singular values σ.
 

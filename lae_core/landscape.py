@@ -136,6 +136,7 @@ def _product_lam(kind: str, lam: float) -> float:
     return lam if kind == "product" else 0.0
 
 
+@v.finite_result
 def loss(kind: str, X, lam: float, W1, W2) -> float:
     """The loss ``L``, ``L_π`` or ``L_σ`` at the weights ``(W1, W2)``.
 
@@ -165,12 +166,21 @@ def loss(kind: str, X, lam: float, W1, W2) -> float:
     kind = v.kind(kind)
     lam = v.lam(lam)
     X, W1, W2 = _weights(X, W1, W2)
+    return _loss_value(kind, X, lam, W1, W2)
+
+
+def _loss_value(kind: str, X: np.ndarray, lam: float, W1: np.ndarray, W2: np.ndarray) -> float:
+    """``loss`` without validation: for callers that validated once and call it many times
+    (the solvers' inner loop, which passes a thin factor F with F Fᵀ = X Xᵀ in place of X —
+    the loss depends on X only through X Xᵀ)."""
     # The residual form is more accurate than tr((I−A)C(I−A)ᵀ) near a perfect fit.
-    value = float(np.sum((X - W2 @ (W1 @ X)) ** 2))
+    R = X - W2 @ (W1 @ X)
+    value = float(np.vdot(R, R))
     if kind == "product":
-        value += lam * float(np.sum((W2 @ W1) ** 2))
+        P = W2 @ W1
+        value += lam * float(np.vdot(P, P))
     elif kind == "sum":
-        value += lam * (float(np.sum(W1**2)) + float(np.sum(W2**2)))
+        value += lam * (float(np.vdot(W1, W1)) + float(np.vdot(W2, W2)))
     return value
 
 
@@ -180,6 +190,7 @@ def _grad_A(kind: str, X: np.ndarray, lam: float, W1: np.ndarray, W2: np.ndarray
     return -2.0 * (X - A @ X) @ X.T + 2.0 * _product_lam(kind, lam) * A
 
 
+@v.finite_result
 def gradient(kind: str, X, lam: float, W1, W2) -> tuple[np.ndarray, np.ndarray]:
     """The exact gradient ``(∂loss/∂W1, ∂loss/∂W2)`` (full factor 2, not the half gradient).
 
@@ -207,6 +218,7 @@ def gradient(kind: str, X, lam: float, W1, W2) -> tuple[np.ndarray, np.ndarray]:
     return dW1, dW2
 
 
+@v.finite_result
 def hessian(kind: str, X, lam: float, W1, W2) -> np.ndarray:
     """The exact Hessian of the loss in the flattened weights.
 
@@ -253,6 +265,7 @@ def hessian(kind: str, X, lam: float, W1, W2) -> np.ndarray:
     return 0.5 * (H + H.T)
 
 
+@v.finite_result
 def hessian_inertia(kind: str, X, lam: float, W1, W2, *, tol: float | None = None) -> Inertia:
     """Measured inertia: how many Hessian eigenvalues are negative, ~zero and positive.
 
@@ -303,6 +316,7 @@ def hessian_inertia(kind: str, X, lam: float, W1, W2, *, tol: float | None = Non
 # --------------------------------------------------------------------------- Table 1
 
 
+@v.finite_result
 def table1_point(kind: str, U, sigma, I, lam: float, G) -> tuple[np.ndarray, np.ndarray]:
     """A critical point of Table 1 of the paper (Landscape Theorem).
 
@@ -417,6 +431,7 @@ def d_index(I, m: int) -> int:
     return sum(1 for i in I for j in range(i) if j not in inside)
 
 
+@v.finite_result
 def predicted_descending(kind: str, sigma, I, k: int, lam: float) -> int:
     """The Landscape Theorem's number of descending directions at the Table 1 point for ``I``.
 
@@ -530,6 +545,7 @@ def _random_orthonormal(rng: np.random.Generator, rows: int, cols: int) -> np.nd
     return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 
 
+@v.finite_result
 def random_data(m: int, n: int, sigma, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean-centred data ``X = U diag(sigma) Vᵀ`` with exactly the given singular values.
 

@@ -145,6 +145,7 @@ def _refuse_undefined(name, w, alpha, order):
 
 # --------------------------------------------------------------------------- prediction loss
 
+@v.finite_result
 def prediction_loss(kind, w1, w2, x, y, lam, alpha=2.0):
     """Low-rank prediction loss (y − w₂w₁x)² plus the ``kind`` regularizer.
 
@@ -177,6 +178,7 @@ def prediction_loss(kind, w1, w2, x, y, lam, alpha=2.0):
     return r * r + _regularizer(kind, w1, w2, p, lam, alpha)
 
 
+@v.finite_result
 def prediction_gradient(kind, w1, w2, x, y, lam, alpha=2.0):
     """Gradient (∂/∂w₁, ∂/∂w₂) of ``prediction_loss``.
 
@@ -202,6 +204,7 @@ def prediction_gradient(kind, w1, w2, x, y, lam, alpha=2.0):
     return np.broadcast_to(g1, shape).copy(), np.broadcast_to(g2, shape).copy()
 
 
+@v.finite_result
 def prediction_hessian(kind, w1, w2, x, y, lam, alpha=2.0):
     """Hessian of ``prediction_loss``: an array (..., 2, 2) over the broadcast shape.
 
@@ -300,6 +303,7 @@ def _fmt(z: float) -> str:
     return f"{z:.3g}".replace("-", "−")
 
 
+@v.finite_result
 def prediction_critical_sets(kind, x, y, lam, alpha=2.0):
     """Every critical set of ``prediction_loss`` for the given x, y, λ, α.
 
@@ -344,7 +348,7 @@ def prediction_critical_sets(kind, x, y, lam, alpha=2.0):
 
     out = []
     a = abs(x * y)
-    if x == 0.0:
+    if x * x == 0.0:  # x = 0, or so small that x² underflows: no data term in float64
         if reg == "unregularized":
             return []  # flat: every point is critical (see docstring)
         if reg == "product":
@@ -387,6 +391,7 @@ def prediction_critical_sets(kind, x, y, lam, alpha=2.0):
 
 # --------------------------------------------------------------------------- the autoencoder (y = x)
 
+@v.finite_result
 def loss(kind, w1, w2, x, lam, alpha=2.0):
     """Scalar LAE loss: x²(1 − w₁w₂)² plus λ|w₁w₂|^α (product) or λ(|w₁|^α + |w₂|^α) (sum).
 
@@ -395,18 +400,21 @@ def loss(kind, w1, w2, x, lam, alpha=2.0):
     return prediction_loss(kind, w1, w2, x, x, lam, alpha)
 
 
+@v.finite_result
 def gradient(kind, w1, w2, x, lam, alpha=2.0):
     """(∂L/∂w₁, ∂L/∂w₂) of the scalar loss; e.g. sum at α = 2:
     (−2x²(1 − p)w₂ + 2λw₁, −2x²(1 − p)w₁ + 2λw₂)."""
     return prediction_gradient(kind, w1, w2, x, x, lam, alpha)
 
 
+@v.finite_result
 def hessian(kind, w1, w2, x, lam, alpha=2.0):
     """Hessian of the scalar loss, shape (..., 2, 2); e.g. sum at α = 2:
     [[2x²w₂² + 2λ, 2x²(2p − 1)], [2x²(2p − 1), 2x²w₁² + 2λ]]."""
     return prediction_hessian(kind, w1, w2, x, x, lam, alpha)
 
 
+@v.finite_result
 def critical_sets(kind, x, lam, alpha=2.0):
     """Every critical set of the scalar loss (DESIGN.md: origin plus a hyperbola or two points).
 
@@ -424,12 +432,14 @@ def critical_sets(kind, x, lam, alpha=2.0):
     return prediction_critical_sets(kind, x, x, lam, alpha)
 
 
+@v.finite_result
 def critical_value_sum(x, lam):
     """The sum loss's nonzero critical weight on the diagonal: √(1 − λ/x²), or 0 when x² ≤ λ."""
     x, lam = v.real("x", x), v.lam(lam)
     return float(np.sqrt(1.0 - lam / (x * x))) if x * x > lam else 0.0
 
 
+@v.finite_result
 def critical_product_level(x, lam):
     """The product loss's hyperbola level w₁w₂ = x²/(x² + λ) (returned as 0 when x = λ = 0)."""
     x, lam = v.real("x", x), v.lam(lam)
@@ -438,6 +448,7 @@ def critical_product_level(x, lam):
 
 # --------------------------------------------------------------------------- tied vector case
 
+@v.finite_result
 def tied_loss(kind, w1, w2, x, y, lam, alpha=2.0):
     """Tied vector case m = 2, k = 1: W = [w₁, w₂]ᵀ, W₁ = Wᵀ, W₂ = W, X = diag(x, y).
 
@@ -476,6 +487,7 @@ def _tied_derivatives(kind, w1, w2, x, y, lam):
     return fa, fb, faa, fab, fbb
 
 
+@v.finite_result
 def tied_gradient(kind, w1, w2, x, y, lam):
     """Gradient of ``tied_loss`` at α = 2: (2w₁·∂f/∂a, 2w₂·∂f/∂b) with a = w₁², b = w₂²."""
     kind = v.kind(kind)
@@ -485,6 +497,7 @@ def tied_gradient(kind, w1, w2, x, y, lam):
     return 2 * w1 * fa, 2 * w2 * fb
 
 
+@v.finite_result
 def tied_hessian(kind, w1, w2, x, y, lam):
     """Hessian of ``tied_loss`` at α = 2, shape (..., 2, 2):
     [[2f_a + 4w₁²f_aa, 4w₁w₂f_ab], [4w₁w₂f_ab, 2f_b + 4w₂²f_bb]]."""
@@ -498,6 +511,7 @@ def tied_hessian(kind, w1, w2, x, y, lam):
     return np.stack([np.stack([h11, h12], -1), np.stack([h12, h22], -1)], -2)
 
 
+@v.finite_result
 def tied_critical_sets(kind, x, y, lam):
     """Critical sets of the tied vector loss at α = 2.
 
@@ -551,6 +565,7 @@ def _alignment_args(x, y, lam_pred, lam_info, lam_reg, lam_self):
             v.lam(lam_reg, "lam_reg"), v.real("lam_self", lam_self))
 
 
+@v.finite_result
 def alignment_loss(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
     """Weight alignment: λ_pred(y − w₁x)² + λ_info(x − w₂w₁x)² + λ_reg(w₁² + w₂²) − 2λ_self·w₁w₂.
 
@@ -562,6 +577,7 @@ def alignment_loss(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
     return a * (y - w1 * x) ** 2 + b * (x - w2 * w1 * x) ** 2 + c * (w1 * w1 + w2 * w2) - 2 * d * w1 * w2
 
 
+@v.finite_result
 def alignment_gradient(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
     """Gradient of ``alignment_loss``:
     ∂/∂w₁ = −2λ_pred·x(y − w₁x) − 2λ_info·x²w₂(1 − p) + 2λ_reg·w₁ − 2λ_self·w₂,
@@ -573,6 +589,7 @@ def alignment_gradient(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
             -2 * b * x * x * w1 * q + 2 * c * w2 - 2 * d * w1)
 
 
+@v.finite_result
 def alignment_hessian(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
     """Hessian of ``alignment_loss``, shape (..., 2, 2):
     [[2λ_pred·x² + 2λ_info·x²w₂² + 2λ_reg, 2λ_info·x²(2p − 1) − 2λ_self],
@@ -585,6 +602,12 @@ def alignment_hessian(w1, w2, x, y, lam_pred, lam_info, lam_reg, lam_self):
     return np.stack([np.stack([h11, h12], -1), np.stack([h12, h22], -1)], -2)
 
 
+#: h(w₁) below is 2N(w₁)/D(w₁)² with N a polynomial of degree ≤ 5 (D = λ_reg + λ_info·x²w₁²):
+#: more sign changes than that mean N vanishes identically — up to rounding — along a family
+_ALIGNMENT_MAX_ROOTS = 5
+
+
+@v.finite_result
 def alignment_critical_sets(x, y, lam_pred, lam_info, lam_reg, lam_self, limit=10.0):
     """Isolated critical points of ``alignment_loss`` with |w₁| ≤ limit.
 
@@ -594,6 +617,8 @@ def alignment_critical_sets(x, y, lam_pred, lam_info, lam_reg, lam_self, limit=1
     (λ_reg = 0 at w₁ = 0) the point (0, −λ_pred·xy/(λ_info·x² + λ_self)) is checked directly.
     Each candidate is kept only if the gradient vanishes there; a family of critical points
     (e.g. x = 0, where the loss no longer depends on w₂ when λ_reg = λ_self = 0) is not listed.
+    (Nor is one that is a family only up to rounding — e.g. λ_reg, λ_pred ≈ 1e-45 — recognised
+    by more roots than the equation's degree, 5, allows.)
     """
     x, y, a, b, c, d = _alignment_args(x, y, lam_pred, lam_info, lam_reg, lam_self)
     limit = v.real("limit", limit, minimum=0.0, strict=True)
@@ -609,7 +634,10 @@ def alignment_critical_sets(x, y, lam_pred, lam_info, lam_reg, lam_self, limit=1
         bad = ~np.isfinite(w2)  # the pole of w₂(w₁): no sign information there
         return np.where(bad, np.nan, alignment_gradient(w1, np.where(bad, 0.0, w2), *args)[0])
 
-    cands = [(t, float(w2_of(t))) for t in _roots(h, -limit, limit, samples=8193) if np.isfinite(w2_of(t))]
+    roots = _roots(h, -limit, limit, samples=8193)
+    if len(roots) > _ALIGNMENT_MAX_ROOTS:
+        return []  # more roots than the numerator's degree allows: a family (numerically), not listed
+    cands = [(t, float(w2_of(t))) for t in roots if np.isfinite(w2_of(t))]
     if c == 0.0 and e != 0.0:
         cands.append((0.0, -a * x * y / e))
     if c != 0.0:
@@ -657,21 +685,28 @@ def nearest_critical_set(sets, point):
     Raises
     ------
     ValueError
-        ``point`` is not two finite numbers.
+        ``point`` is not two finite numbers; ``sets`` is not a sequence of CriticalSet with
+        finite (N, 2) points; the distance does not fit in float64.
     """
     q = v.array("point", point, shape=(2,))
+    sets = v.sequence_of("sets", sets, CriticalSet)
     best, best_d = None, np.inf
-    for s in sets:
-        pts = np.atleast_2d(np.asarray(s.points, dtype=float))
-        if s.shape == "curve" and len(pts) > 1:
-            a, d = pts[:-1], pts[1:] - pts[:-1]
-            length2 = np.einsum("ij,ij->i", d, d)
-            t = np.divide(np.einsum("ij,ij->i", q - a, d), length2, out=np.zeros_like(length2),
-                          where=length2 > 0)
-            nearest = a + np.clip(t, 0.0, 1.0)[:, None] * d
-        else:
-            nearest = pts
-        dist = float(np.min(np.hypot(nearest[:, 0] - q[0], nearest[:, 1] - q[1])))
+    for i, s in enumerate(sets):
+        pts = np.atleast_2d(v.array(f"sets[{i}].points", s.points))
+        if pts.ndim != 2 or pts.shape[0] < 1 or pts.shape[1] != 2:
+            raise ValueError(f"sets[{i}].points must have shape (N, 2) with N ≥ 1; got {pts.shape}")
+        with np.errstate(all="ignore"):  # a distance beyond float64 is refused below
+            if s.shape == "curve" and len(pts) > 1:
+                a, d = pts[:-1], pts[1:] - pts[:-1]
+                length2 = np.einsum("ij,ij->i", d, d)
+                t = np.divide(np.einsum("ij,ij->i", q - a, d), length2, out=np.zeros_like(length2),
+                              where=length2 > 0)
+                nearest = a + np.clip(t, 0.0, 1.0)[:, None] * d
+            else:
+                nearest = pts
+            dist = float(np.min(np.hypot(nearest[:, 0] - q[0], nearest[:, 1] - q[1])))
+        if not np.isfinite(dist):
+            raise ValueError(f"point, sets[{i}]: their distance exceeds float64's range")
         if dist < best_d:
             best, best_d = s, dist
     return best, best_d
@@ -679,6 +714,7 @@ def nearest_critical_set(sets, point):
 
 # --------------------------------------------------------------------------- mini-batch data
 
+@v.finite_result
 def samples(values, n, seed=0):
     """``n`` mean-centred samples whose scatter matrix is exactly ``diag(values)²``.
 

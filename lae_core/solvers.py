@@ -95,6 +95,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lae_core import _validate as v
+from lae_core.landscape import _loss_value as _loss  # one formula: the landscape's
 
 __all__ = ["METHODS", "Trajectory", "lae_pca", "solve"]
 
@@ -150,7 +151,10 @@ class Trajectory:
     def transpose_gap(self) -> np.ndarray:
         """``‖W1 − W2ᵀ‖_F`` at each iterate, shape (T,) — zero at every critical point of L_σ
         (Transpose Theorem), not forced for the unregularized or product loss."""
-        return np.linalg.norm(self.W1 - np.swapaxes(self.W2, 1, 2), axis=(1, 2))
+        D = self.W1 - np.swapaxes(self.W2, 1, 2)
+        # divided by the largest entry first, so that entries of 1e200 do not overflow the squares
+        scale = np.abs(D).max(axis=(1, 2), initial=0.0)
+        return scale * np.linalg.norm(D / np.where(scale > 0, scale, 1.0)[:, None, None], axis=(1, 2))
 
 
 # --------------------------------------------------------------------------- losses
@@ -163,22 +167,6 @@ def _split_lam(kind: str, lam: float) -> tuple[float, float]:
     if kind == "product":
         return 0.0, lam
     return 0.0, 0.0
-
-
-def _loss(kind: str, X: np.ndarray, lam: float, W1: np.ndarray, W2: np.ndarray) -> float:
-    """The loss of ``kind`` at ``(W1, W2)``; unvalidated, for the solvers' inner loop.
-
-    It depends on ``X`` only through ``X Xᵀ``, so the solvers pass a thin factor ``F`` with
-    ``F Fᵀ = X Xᵀ`` instead of the data. (To be replaced by the landscape module's ``loss``.)
-    """
-    R = X - W2 @ (W1 @ X)
-    data = float(np.vdot(R, R))
-    if kind == "sum":
-        return data + lam * (float(np.vdot(W1, W1)) + float(np.vdot(W2, W2)))
-    if kind == "product":
-        P = W2 @ W1
-        return data + lam * float(np.vdot(P, P))
-    return data
 
 
 # --------------------------------------------------------------------------- set-up
@@ -340,7 +328,11 @@ def _trajectory(p: _Problem, W1s, W2s, losses, status, t, detail) -> Trajectory:
                 message += " — raise max_iter"
     for a in (W1s, W2s, losses):
         a.flags.writeable = False
-    return Trajectory(W1s, W2s, losses, status, message, iterations, p.method, p.lr)
+    run = Trajectory(W1s, W2s, losses, status, message, iterations, p.method, p.lr)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if not np.isfinite(run.transpose_gap).all():  # weights near 1e308 apart
+            raise ValueError("W1, W2: too large — ‖W1 − W2ᵀ‖ along the run overflows float64")
+    return run
 
 
 # --------------------------------------------------------------------------- m = k = 1
@@ -670,6 +662,7 @@ def _run_general(p: _Problem) -> Trajectory:
 # --------------------------------------------------------------------------- public API
 
 
+@v.finite_result
 def solve(method, X, k, lam, *, W1=None, W2=None, lr=None, max_iter=1000, tol=1e-10,
           batch_size=None, seed=0, kind="sum") -> Trajectory:
     """Train a linear autoencoder with one of the six LAE-PCA solvers.
@@ -725,6 +718,7 @@ def solve(method, X, k, lam, *, W1=None, W2=None, lr=None, max_iter=1000, tol=1e
     return _run_general(p)
 
 
+@v.finite_result
 def lae_pca(X, k, lam, method="exact_tied", **solve_kwargs):
     """Principal directions and eigenvalues of ``X Xᵀ`` from a trained sum-loss LAE.
 
