@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import logging
+import math
+import os
 from pathlib import Path
 
 import panel as pn
@@ -18,6 +20,41 @@ from app import query
 
 STATIC = Path(__file__).resolve().parent / "static"  # packaged with app (pyproject package-data)
 log = logging.getLogger("lae_landscapes")
+
+#: Test-only fault injection. With ``LAE_TEST_FAULT="name=value"`` in the server's environment
+#: (read once, at import) every guarded callback raises ``RuntimeError("injected test fault")``
+#: while the page state's parameter ``name`` equals ``value`` (numbers compared as numbers),
+#: so a browser test can watch a failing callback become a notice and the session recover.
+#: Unset — as it always is outside the tests — it does nothing.
+FAULT_ENV = "LAE_TEST_FAULT"
+
+
+def _fault_trigger(raw: str | None) -> tuple[str, str] | None:
+    name, sep, value = (raw or "").partition("=")
+    return (name.strip(), value.strip()) if sep and name.strip() else None
+
+
+FAULT = _fault_trigger(os.environ.get(FAULT_ENV))
+
+
+def inject_fault(state) -> None:
+    """Raise the injected test fault if ``FAULT`` is set and ``state`` matches it."""
+    if FAULT is None:
+        return
+    name, wanted = FAULT
+    if name not in getattr(state, "param", {}):
+        return
+    value = getattr(state, name)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            hit = math.isclose(float(value), float(wanted), rel_tol=0.0, abs_tol=1e-9)
+        except ValueError:
+            hit = False
+    else:
+        hit = str(value) == wanted
+    if hit:
+        raise RuntimeError("injected test fault")
+
 
 #: (slug, title) of every page, in navigation order; a page module registers itself in app.server
 NAV: list[tuple[str, str]] = [("landscape", "Landscape"), ("trajectories", "Trajectories"),
@@ -101,9 +138,11 @@ class Page:
 
     def guarded(self, fn, *args):
         """Run a callback; a failure becomes a notice and the session keeps working. All the
-        model changes it makes reach the browser as one message."""
+        model changes it makes reach the browser as one message. (With ``LAE_TEST_FAULT`` set
+        in the server's environment the callback fails on purpose; see ``inject_fault``.)"""
         try:
             with pn.io.hold():
+                inject_fault(self.state)  # test-only: inert unless LAE_TEST_FAULT is set
                 fn(*args)
                 if any(level == "error" for level, _ in self.notices.items):
                     self.notices.clear("error")
