@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import urllib.parse
 
 import panel as pn
+import panel.io.location as _panel_location
 import panel.io.server as _panel_server
+from tornado.iostream import StreamClosedError
+from tornado.websocket import WebSocketClosedError
 
-from app import shell
+from app import health, shell
 from app.pages import collapse, grassmann, landscape, lecture, trajectories
 
 #: URL path → page factory; "/" opens on the Landscape page
@@ -31,11 +36,51 @@ def _bundle_resources_without_mathjax(roots, resources, *args, **kwargs):
 
 _panel_server.bundle_resources = _bundle_resources_without_mathjax
 
+# Panel's Location converts every all-digit query value with int(): one longer than Python's
+# 4300-digit limit (sys.get_int_max_str_digits) raises, and the page fails with a 500 before
+# app.query can refuse the value with a notice. Such a query stays text here.
+_parse_query = _panel_location.parse_query
+
+
+def _parse_query_keeping_long_digits(query: str) -> dict:
+    try:
+        return _parse_query(query)
+    except ValueError:
+        return dict(urllib.parse.parse_qsl(query[1:]))
+
+
+_panel_location.parse_query = _parse_query_keeping_long_digits
+
+# A visitor who leaves while the server is writing to their tab: Panel does not await the failed
+# write, and asyncio logs "Task exception was never retrieved" with a traceback
+# (holoviz/panel#3341), sometimes much later (when the task is collected). It is no fault of
+# the app; a traceback in the log should mean one, so this becomes a debug line.
+
+
+def _drop_closed_tab_writes(loop, context):
+    if isinstance(context.get("exception"), (WebSocketClosedError, StreamClosedError)):
+        shell.log.debug("a message to a closed tab was dropped")
+        return
+    loop.default_exception_handler(context)
+
+
+def _install_closed_tab_filter(session_context=None) -> None:
+    loop = asyncio.get_event_loop()  # the server's: session callbacks run on it
+    if loop.get_exception_handler() is None:
+        loop.set_exception_handler(_drop_closed_tab_writes)
+
 
 def default_origins(address: str, port: int) -> list[str]:
     """The app's own host only: what a browser on this machine sends as Origin."""
     hosts = {"localhost", "127.0.0.1", address if address not in ("0.0.0.0", "::", "") else "localhost"}
     return sorted(f"{h}:{port}" for h in hosts)
+
+
+def _any_host(origin: str) -> bool:
+    """Bokeh matches an origin pattern label by label with ``*`` as a wildcard, so not only
+    ``*`` but ``*:*``, ``*:5006`` and ``*.*`` admit every host."""
+    host = origin.strip().rsplit(":", 1)[0] if ":" in origin else origin.strip()
+    return all(label == "*" for label in host.split("."))
 
 
 def origins_from_env() -> list[str]:
@@ -48,9 +93,13 @@ def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
     """Start the server and block; ``allow_websocket_origin`` adds to the app's own host."""
     pn.extension(*EXTENSIONS, notifications=False)
     origins = default_origins(address, port) + list(allow_websocket_origin or []) + origins_from_env()
-    if "*" in origins:
-        raise ValueError("allow_websocket_origin: '*' would let any site open the app's websocket; "
-                         "name the origins (host:port)")
+    wildcards = [o for o in origins if _any_host(o)]
+    if wildcards:
+        raise ValueError(f"allow_websocket_origin: {wildcards[0]!r} (like '*') would let any site open the "
+                         "app's websocket; name the origins (host:port)")
+    pn.state.on_session_created(_install_closed_tab_filter)  # in each worker process's loop
+    extra_patterns = [health.route(), *kwargs.pop("extra_patterns", [])]  # /health: sessions, memory
+    kwargs = {**health.session_options(), **kwargs}  # how long a session waits for its browser
     return pn.serve(ROUTES, address=address, port=port, num_procs=num_procs, websocket_origin=origins,
                     show=show, liveness=True, static_dirs={"assets": str(shell.STATIC)},
-                    title="LAE Landscapes", **kwargs)
+                    title="LAE Landscapes", extra_patterns=extra_patterns, **kwargs)

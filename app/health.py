@@ -1,0 +1,151 @@
+"""``/health``: what the load and soak tests read from outside the server process.
+
+``GET /health`` answers ``{"sessions": …, "sessions_by_route": {…}, "connections": …,
+"rss_mib": …, "cpu_s": …, "pid": …}``:
+
+* ``sessions`` — the live Bokeh sessions of this process, summed over every route (Bokeh's own
+  ``BokehTornado.get_sessions``). A session closes when its browser tab does, and Bokeh discards
+  it once it has had no connection for ``UNUSED_LIFETIME_MS`` (40 s, checked every 5 s).
+* ``connections`` — open websockets to those sessions.
+* ``created``, ``destroyed`` — sessions this process has created and discarded so far. A page
+  view creates one session; more than one per view means Bokeh discarded a session before its
+  browser connected (``unused_session_lifetime`` ran out) and made a new one when it did.
+* ``trims`` — how often memory was handed back to the system (see ``release_memory``).
+* ``rss_mib`` — the process's resident memory now (``VmRSS`` in ``/proc/self/status``; where
+  there is no ``/proc``, the peak from ``getrusage``, and ``rss_kind`` says so).
+* ``cpu_s`` — the CPU time this process has used so far (user + system, seconds).
+* ``pid`` — this process (with ``--num-procs`` > 1 each worker answers for itself).
+
+Nothing in it names a file, a visitor or a session id.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import os
+import resource
+import sys
+
+from tornado import web
+from tornado.ioloop import IOLoop
+
+PATH = r"/health"
+#: a session discard releases memory this long after it, together with the discards in between
+RELEASE_DELAY_S = 2.0
+
+#: Bokeh discards a session that has had no browser connected for UNUSED_LIFETIME_MS, looking
+#: every CHECK_UNUSED_MS (its defaults: 15 s, every 17 s). That clock starts when the page is
+#: served, before the browser has loaded the scripts and connected: with 20 visitors arriving
+#: at once on a 2-core server, building the sessions alone (~0.5 s of CPU each) takes longer
+#: than 15 s, and Bokeh threw away sessions whose browsers were still loading — each then got a
+#: new session when it connected (twice the work, and a page whose stylesheets point at Panel's
+#: CDN). 40 s protects a page being served; sweeping every 5 s still discards a closed tab's
+#: session within 45 s (the load test allows 60 s for the memory to come back).
+UNUSED_LIFETIME_MS = 40_000
+CHECK_UNUSED_MS = 5_000
+
+counts = {"created": 0, "destroyed": 0, "trims": 0}
+_pending_release = None
+_installed = False
+
+
+def _libc_malloc_trim():
+    """glibc's ``malloc_trim``, or None (musl, macOS: nothing to call)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _libc_malloc_trim()
+
+
+def release_memory() -> None:
+    """Collect garbage, then ask glibc to return the free pages of its heap to the system.
+
+    A discarded session's objects are freed, but the allocator keeps the pages for reuse, so
+    the process's resident memory would stay at its peak for ever; ``malloc_trim(0)`` hands back
+    every whole free page. (Python's own small-object allocator keeps partly used 1 MiB arenas
+    whatever is done; see ``app.cli`` for the allocator the server runs with.)"""
+    global _pending_release
+    _pending_release = None
+    gc.collect()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+        counts["trims"] += 1
+
+
+def _session_created(session_context) -> None:
+    counts["created"] += 1
+
+
+def _session_destroyed(session_context) -> None:
+    """Count, and schedule ``release_memory`` (at most one pending: a burst of discards —
+    Bokeh discards every expired session in one sweep — shares one release)."""
+    global _pending_release
+    counts["destroyed"] += 1
+    if _pending_release is None:
+        _pending_release = IOLoop.current().call_later(RELEASE_DELAY_S, release_memory)
+
+
+def install() -> None:
+    """Register the session counters and the memory release (once; before the server starts)."""
+    global _installed
+    import panel as pn
+
+    if not _installed:
+        pn.state.on_session_created(_session_created)
+        pn.state.on_session_destroyed(_session_destroyed)
+        _installed = True
+
+
+def resident_mib() -> tuple[float, str]:
+    """(resident memory in MiB, "current" or "peak")."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024, "current"  # the kernel reports kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024), "peak"
+
+
+def sessions_by_route(bokeh_app) -> dict[str, dict[str, int]]:
+    """Per route: live sessions, and the websockets connected to them."""
+    out = {}
+    for path in sorted(bokeh_app.app_paths):
+        sessions = bokeh_app.get_sessions(path)
+        out[path] = {"sessions": len(sessions), "connections": sum(s.connection_count for s in sessions)}
+    return out
+
+
+class HealthHandler(web.RequestHandler):
+    """The JSON above; ``self.application`` is the Bokeh server's Tornado application."""
+
+    async def get(self):
+        routes = sessions_by_route(self.application)
+        rss, kind = resident_mib()
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.write({"sessions": sum(r["sessions"] for r in routes.values()),
+                    "connections": sum(r["connections"] for r in routes.values()), **counts,
+                    "sessions_by_route": {p: r["sessions"] for p, r in routes.items()},
+                    "rss_mib": round(rss, 2), "rss_kind": kind, "cpu_s": round(sum(os.times()[:2]), 3),
+                    "pid": os.getpid()})
+
+
+def session_options() -> dict:
+    """Bokeh server options for ``pn.serve``: how long a session without a browser lives."""
+    return {"unused_session_lifetime_milliseconds": UNUSED_LIFETIME_MS,
+            "check_unused_sessions_milliseconds": CHECK_UNUSED_MS}
+
+
+def route() -> tuple:
+    """The Tornado route for ``pn.serve(..., extra_patterns=[route()])``; installs the counters."""
+    install()
+    return (PATH, HealthHandler)

@@ -1,0 +1,562 @@
+"""Load: N concurrent visitors on the Landscape page, each making M λ changes (issue 7).
+
+    python -m tests.perf.load [--sessions 20 --changes 50] [--url http://…]   # prints JSON
+
+What happens, in order:
+
+1. **Warm-up and baseline.** One visitor opens ``/landscape``, makes a few λ changes and
+   leaves; once the server has discarded that session (``/health`` → ``sessions == 0``) and
+   its memory has held still for a moment, the server's resident memory is the **baseline**.
+   So imports, first-call caches and the allocator's first growth are excluded from what the
+   sessions are charged with: the baseline is a server that has already served one visitor
+   and has none now — what a server looks like between visitors.
+2. **Open.** One Chromium, N browser contexts (separate visitors: own cookies, cache and
+   websocket), all opening ``/landscape`` at once (Playwright's async API); each waits until
+   its Bokeh document is idle and every visible plot has painted.
+3. **Changes.** All N visitors then make their M changes at the same time, each waiting for
+   its previous change to be repainted before making the next (no think time: a worst case,
+   the server is never idle). A change sets the λ ``Slider`` model from the browser, as a
+   drag does; it is complete when every surface that λ updates has new data and every plot
+   asked to repaint has painted after its last request (Bokeh's ``PlotView._actual_paint``,
+   wrapped by an init script — the method of ``tests.perf.browser``, in a minimal form of its
+   own here); latency = the end of the last such paint − the moment of the set.
+4. **Memory while open.** ``/health`` is sampled every 0.25 s from step 2 to the end of
+   step 3; per extra session = (peak − baseline) / N.
+5. **Close and recovery.** Every context closes; ``/health`` is polled until the session
+   count is 0 and memory is within 15 % of the baseline; the time that took is the recovery.
+
+Errors: console errors, uncaught page errors, failed requests, dialogs, error notices on the
+page (caught as they appear, since the next good change clears them), changes that time
+out, visitors that fail to open, and tracebacks or ERROR lines in the server's log (when
+this script started the server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import re
+import sys
+import time
+import urllib.request
+
+from tests.support import AppServer, chromium_launch_kwargs
+
+ROUTE = "/landscape"
+SLIDER = ("Slider", "λ")
+#: each differs from the one before; with x = 1 the walk crosses λ = x² both ways
+LAMBDAS = (0.3, 0.7, 1.2, 0.45, 1.6, 0.9, 2.4, 0.2, 1.05, 3.1, 0.6, 1.35)
+VIEWPORT = {"width": 1400, "height": 1000}
+
+#: the targets of issue 7
+TARGETS = {"errors": 0, "p95_ms": 250.0, "mib_per_session": 8.0, "recovery_s": 60.0, "recovered_within": 0.15}
+
+# Runs in every document before the page's scripts: records every plot paint and paint request.
+INIT_JS = r"""
+(() => {
+  if (window.top !== window || window.__laeLoad) return;
+  const L = window.__laeLoad = {paints: [], requests: [], changes: [], errorNotices: [], hooked: false};
+  const hook = () => {
+    const Bk = window.Bokeh;
+    if (!Bk || !Bk.Models || typeof Bk.Models.get !== "function") return false;
+    let Plot = null;
+    try { Plot = Bk.Models.get("Plot"); } catch (e) { return false; }
+    if (!Plot || !Plot.prototype.default_view) return false;
+    const proto = Plot.prototype.default_view.prototype;
+    const paint = proto._actual_paint, request = proto.request_paint;
+    if (typeof paint !== "function" || typeof request !== "function") return false;
+    proto._actual_paint = function (...args) {
+      const s = performance.now();
+      try { return paint.apply(this, args); }
+      finally { L.paints.push([this.model.id, s, performance.now()]); }
+    };
+    proto.request_paint = function (...args) {
+      L.requests.push([this.model.id, performance.now()]);
+      return request.apply(this, args);
+    };
+    L.hooked = true;
+    return true;
+  };
+  if (!hook()) { const timer = setInterval(() => { if (hook()) clearInterval(timer); }, 2); }
+})();
+"""
+
+# The document has arrived, is idle, and every visible plot has painted at least once.
+READY_JS = r"""
+() => {
+  const L = window.__laeLoad;
+  if (!L || !L.hooked || !window.Bokeh || !Bokeh.documents.length || !Bokeh.documents[0].is_idle) return false;
+  const shown = [...Bokeh.index.all_views()].filter((v) => typeof v._actual_paint === "function" && v.is_displayed);
+  const painted = new Set(L.paints.map((p) => p[0]));
+  return shown.length > 0 && shown.every((v) => painted.has(v.model.id));
+}
+"""
+
+# Finds the control (by model type and title), listens to every plot's data sources and to
+# the page's notice area; returns the source ids (those with an image column separately).
+SETUP_JS = r"""
+({type, title}) => {
+  const L = window.__laeLoad;
+  const models = [...Bokeh.documents[0].all_models];
+  const found = models.filter((m) => (m.type === type || String(m.type).endsWith("." + type))
+                                     && (title == null || m.title === title));
+  if (!found.length) throw new Error(`no ${type} titled ${title}`);
+  L.control = found.find((m) => m.visible !== false) ?? found[0];
+  L.views = [...Bokeh.index.all_views()].filter((v) => typeof v._actual_paint === "function");
+  const seen = new Set(), sources = [], images = [];
+  for (const v of L.views) for (const r of v.model.renderers) {
+    const s = r.data_source;
+    if (!s || seen.has(s.id)) continue;
+    seen.add(s.id); sources.push(s.id);
+    const cols = typeof s.columns === "function" ? [...s.columns()] : Object.keys(s.data);
+    if (v.is_displayed && cols.includes("image")) images.push(s.id);
+    const log = () => L.changes.push([s.id, performance.now()]);
+    s.connect(s.properties.data.change, log);
+    if (s.patching) s.connect(s.patching, log);
+    if (s.streaming) s.connect(s.streaming, log);
+  }
+  // an error notice lasts only until the next good change: catch it when it is shown
+  for (const m of models) {
+    if (!(m.css_classes ?? []).includes("notices") || !m.properties.text) continue;
+    const check = () => {
+      if (String(m.text).includes("notice-error"))
+        L.errorNotices.push(String(m.text).replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim());
+    };
+    m.connect(m.properties.text.change, check);
+    check();
+  }
+  return {sources, images, value: L.control.value, start: L.control.start ?? null, end: L.control.end ?? null};
+}
+"""
+
+# One change: set the control, wait until the expected sources have new data and every visible
+# plot asked to repaint has painted, then for quietMs of nothing new. With ``learn`` any changed
+# source will do and the answer lists what changed (to learn what a control updates).
+CHANGE_JS = r"""
+async ({value, expect, learn, quietMs, timeoutMs}) => {
+  const L = window.__laeLoad;
+  L.paints = []; L.requests = []; L.changes = [];
+  const shown = L.views.filter((v) => v.is_displayed);
+  const t0 = performance.now();
+  L.control.value = value;
+  return await new Promise((resolve) => {
+    const finish = (timedOut) => {
+      let t1 = -Infinity;
+      for (const v of shown) {
+        const id = v.model.id;
+        const reqs = L.requests.filter((r) => r[0] === id);
+        if (!reqs.length) continue;
+        const req = Math.max(...reqs.map((r) => r[1]));
+        const p = L.paints.find((p) => p[0] === id && p[1] >= req);
+        if (p) t1 = Math.max(t1, p[2]);
+      }
+      resolve({timed_out: timedOut, ms: Number.isFinite(t1) && !timedOut ? t1 - t0 : null,
+               changed: [...new Set(L.changes.map((c) => c[0]))], value: L.control.value});
+    };
+    const tick = () => {
+      const now = performance.now();
+      if (now - t0 > timeoutMs) return finish(true);
+      const changed = new Set(L.changes.map((c) => c[0]));
+      const arrived = learn ? changed.size > 0 : expect.every((id) => changed.has(id));
+      if (arrived) {
+        const pending = shown.some((v) => {
+          const reqs = L.requests.filter((r) => r[0] === v.model.id);
+          if (!reqs.length) return false;
+          const req = Math.max(...reqs.map((r) => r[1]));
+          return !L.paints.some((p) => p[0] === v.model.id && p[1] >= req);
+        });
+        const lastEvent = Math.max(-Infinity, ...L.changes.map((c) => c[1]), ...L.requests.map((r) => r[1]),
+                                   ...L.paints.map((p) => p[2]));
+        if (!pending && now - lastEvent >= quietMs) return finish(false);
+      }
+      setTimeout(tick, 4);
+    };
+    setTimeout(tick, 0);
+  });
+}
+"""
+
+SERVER_ERROR = re.compile(r"Traceback|\bERROR\b|\bCRITICAL\b")
+
+
+# --------------------------------------------------------------------------- numbers
+
+def percentile(values, q: float) -> float:
+    """The q-th percentile (0–100) by linear interpolation; a change that never finished
+    (``math.inf``) counts as the slowest; NaN when there are no values."""
+    xs = sorted(v for v in values if v is not None and not math.isnan(v))
+    if not xs:
+        return math.nan
+    pos = (len(xs) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    if lo == hi or xs[lo] == xs[hi]:
+        return xs[lo]
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def summary(values) -> dict:
+    xs = list(values)
+    return {"n": len(xs), "median": percentile(xs, 50), "p95": percentile(xs, 95),
+            "max": max(xs) if xs else math.nan}
+
+
+# --------------------------------------------------------------------------- the server's side
+
+def health(base_url: str, timeout: float = 60.0) -> dict:
+    with urllib.request.urlopen(base_url.rstrip("/") + "/health", timeout=timeout) as r:
+        return json.load(r)
+
+
+async def health_async(base_url: str, timeout: float = 60.0) -> dict:
+    return await asyncio.to_thread(health, base_url, timeout)
+
+
+async def wait_sessions_gone(base_url: str, *, timeout: float = 90.0, settle: float = 2.0) -> dict:
+    """Poll until the server holds no session, then until its memory holds still for ``settle``
+    seconds (Panel collects the discarded documents' garbage just after); the last reading."""
+    deadline = time.monotonic() + timeout
+    h = await health_async(base_url)
+    while h["sessions"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        h = await health_async(base_url)
+    if h["sessions"]:
+        raise TimeoutError(f"{h['sessions']} sessions still open after {timeout} s")
+    still_since, last = time.monotonic(), h["rss_mib"]
+    while time.monotonic() - still_since < settle and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        h = await health_async(base_url)
+        if abs(h["rss_mib"] - last) > 0.5:
+            still_since, last = time.monotonic(), h["rss_mib"]
+    return h
+
+
+class MemorySampler:
+    """Samples ``/health`` every ``interval`` seconds in the background; keeps the peak RSS,
+    and the slowest answer (the longest the server's event loop kept a request waiting)."""
+
+    def __init__(self, base_url: str, interval: float = 0.25):
+        self.base_url, self.interval = base_url, interval
+        self.peak_rss = 0.0
+        self.peak_sessions = 0
+        self.samples = 0
+        self.slowest_s = 0.0
+        self.failures: list[str] = []
+        self._task = None
+
+    async def _run(self):
+        while True:
+            t = time.monotonic()
+            try:
+                h = await health_async(self.base_url)
+            except OSError as exc:
+                self.failures.append(f"{type(exc).__name__}: {exc}")
+            else:
+                self.peak_rss = max(self.peak_rss, h["rss_mib"])
+                self.peak_sessions = max(self.peak_sessions, h["sessions"])
+                self.samples += 1
+            self.slowest_s = max(self.slowest_s, time.monotonic() - t)
+            await asyncio.sleep(self.interval)
+
+    async def __aenter__(self):
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc):
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        h = await health_async(self.base_url)  # one last reading, so a short phase has one too
+        self.peak_rss = max(self.peak_rss, h["rss_mib"])
+
+
+def problem_kinds(problems) -> dict[str, int]:
+    """How often each kind of problem occurred (visitor names and URLs' hosts kept)."""
+    kinds: dict[str, int] = {}
+    for p in problems:
+        text = re.sub(r"^(visitor \d+|warm-up|landscape|trajectories): ", "", p)
+        text = re.sub(r"\d+(\.\d+)?", "#", text)[:120]
+        kinds[text] = kinds.get(text, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
+
+
+def server_log_errors(server: AppServer | None, since: int = 0) -> list[str]:
+    if server is None:
+        return []
+    return [line for line in server.log()[since:].splitlines() if SERVER_ERROR.search(line)]
+
+
+# --------------------------------------------------------------------------- one visitor
+
+class Visitor:
+    """One browser context (a separate visitor) with one page, and everything it reported."""
+
+    def __init__(self, browser, base_url: str, name: str = "visitor"):
+        self.browser, self.base_url, self.name = browser, base_url.rstrip("/"), name
+        self.context = self.page = None
+        self.problems: list[str] = []
+        self.setup: dict = {}
+
+    async def open(self, route: str, *, timeout_ms: float = 120_000) -> "Visitor":
+        if self.context is None:
+            self.context = await self.browser.new_context(viewport=VIEWPORT)
+            await self.context.add_init_script(INIT_JS)
+            self.page = await self.context.new_page()
+            self._listen(self.page)
+        await self.page.goto(self.base_url + route, wait_until="commit", timeout=timeout_ms)
+        await self.page.wait_for_function(READY_JS, timeout=timeout_ms, polling=100)
+        return self
+
+    def _listen(self, page):
+        def console(msg):
+            if msg.type == "error":
+                self.problems.append(f"{self.name}: console error: {msg.text}")
+
+        def dialog(d):
+            self.problems.append(f"{self.name}: dialog: {d.type}: {d.message}")
+            asyncio.ensure_future(d.dismiss())
+
+        page.on("console", console)
+        page.on("pageerror", lambda exc: self.problems.append(f"{self.name}: page error: {exc}"))
+        page.on("requestfailed", lambda r: self.problems.append(f"{self.name}: request failed: {r.url}: {r.failure}"))
+        page.on("dialog", dialog)
+
+    async def control(self, model_type: str, title: str | None) -> dict:
+        self.setup = await self.page.evaluate(SETUP_JS, {"type": model_type, "title": title})
+        return self.setup
+
+    async def change(self, value, expect=(), *, learn: bool = False, quiet_ms: float = 60,
+                     timeout_ms: float = 20_000) -> dict:
+        rec = await self.page.evaluate(CHANGE_JS, {"value": value, "expect": list(expect), "learn": learn,
+                                                   "quietMs": quiet_ms, "timeoutMs": timeout_ms})
+        if rec["timed_out"]:
+            self.problems.append(f"{self.name}: change to {value} not repainted within {timeout_ms / 1000:g} s")
+        return rec
+
+    async def learn(self, values, *, quiet_ms: float = 300) -> list[str]:
+        """Make untimed changes to ``values``; the ids of the sources they updated."""
+        learned = set()
+        for v in values:
+            learned |= set((await self.change(v, learn=True, quiet_ms=quiet_ms))["changed"])
+        return sorted(learned)
+
+    async def error_notices(self) -> list[str]:
+        return await self.page.evaluate("() => window.__laeLoad ? window.__laeLoad.errorNotices : []")
+
+    async def close(self):
+        if self.context is not None:
+            await self.context.close()
+            self.context = self.page = None
+
+
+def cycle(values, n: int, previous=None):
+    """``n`` values from ``values`` in turn, none equal to the one before it."""
+    out, i = [], 0
+    while len(out) < n:
+        v = values[i % len(values)]
+        i += 1
+        if v != previous:
+            out.append(v)
+            previous = v
+    return out
+
+
+async def landscape_visitor(browser, base_url: str, name: str, n_changes: int, ready: asyncio.Event,
+                            go: asyncio.Event, *, quiet_ms: float, timeout_ms: float, think_ms: float = 0) -> dict:
+    """Open ``/landscape``, learn what λ updates, set ``ready`` (also on failure), wait for
+    ``go``, make the changes; the record."""
+    v = Visitor(browser, base_url, name)
+    out = {"name": name, "opened": False, "latencies_ms": [], "timed_out": 0, "error_notices": []}
+    try:
+        await v.open(ROUTE)
+        out["opened"] = True
+        setup = await v.control(*SLIDER)
+        values = cycle(LAMBDAS, 2 + n_changes, previous=setup["value"])
+        expect = [s for s in await v.learn(values[:2]) if s in setup["images"]]
+        if not expect:
+            raise RuntimeError("no surface changed its data when λ changed")
+        ready.set()
+        await go.wait()
+        started = time.monotonic()
+        for value in values[2:]:
+            rec = await v.change(value, expect, quiet_ms=quiet_ms, timeout_ms=timeout_ms)
+            out["latencies_ms"].append(math.inf if rec["timed_out"] or rec["ms"] is None else rec["ms"])
+            out["timed_out"] += rec["timed_out"]
+            if think_ms:
+                await asyncio.sleep(think_ms / 1000)
+        out["changes_s"] = time.monotonic() - started
+        out["error_notices"] = await v.error_notices()
+    except Exception as exc:  # noqa: BLE001 - a visitor that fails is an error in the figures, not a crash
+        v.problems.append(f"{name}: {type(exc).__name__}: {str(exc)[:300]}")
+    ready.set()
+    out["problems"] = v.problems
+    out["visitor"] = v
+    return out
+
+
+# --------------------------------------------------------------------------- the run
+
+async def _run(base_url: str, n_sessions: int, n_changes: int, *, server: AppServer | None,
+               quiet_ms: float, timeout_ms: float, recovery_timeout: float, think_ms: float) -> dict:
+    from playwright.async_api import async_playwright
+
+    result: dict = {"url": base_url + ROUTE, "sessions": n_sessions, "changes_per_session": n_changes,
+                    "think_ms": think_ms}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(**chromium_launch_kwargs())
+        try:
+            result["chromium"] = browser.version
+            result["before_warmup"] = await health_async(base_url)
+            # 1. warm-up visitor, then the baseline with no session open
+            warm = Visitor(browser, base_url, "warm-up")
+            await warm.open(ROUTE)
+            setup = await warm.control(*SLIDER)
+            await warm.learn(cycle(LAMBDAS, 4, previous=setup["value"]))
+            warm_problems = list(warm.problems) + [f"warm-up: error notice: {t}" for t in await warm.error_notices()]
+            await warm.close()
+            t = time.monotonic()
+            base = await wait_sessions_gone(base_url)
+            result["warmup_discarded_s"] = time.monotonic() - t
+            baseline = base["rss_mib"]
+            log_mark = len(server.log()) if server else 0
+            created_before = base.get("created")
+
+            # 2–4. open all, then all change at once; memory sampled throughout
+            go, ready = asyncio.Event(), [asyncio.Event() for _ in range(n_sessions)]
+            async with MemorySampler(base_url) as sampler:
+                t_open = time.monotonic()
+                tasks = [asyncio.create_task(landscape_visitor(browser, base_url, f"visitor {i + 1}", n_changes,
+                                                               ready[i], go, quiet_ms=quiet_ms,
+                                                               timeout_ms=timeout_ms, think_ms=think_ms))
+                         for i in range(n_sessions)]
+                # the changes start together, once every visitor is ready (or has failed)
+                await asyncio.gather(*(e.wait() for e in ready))
+                opened = await health_async(base_url)
+                result["open_s"] = time.monotonic() - t_open
+                t_changes = time.monotonic()
+                go.set()
+                visitors = await asyncio.gather(*tasks)
+                result["changes_wall_s"] = time.monotonic() - t_changes
+                after = await health_async(base_url)
+            result["server_cpu_s"] = {"open": opened["cpu_s"] - base["cpu_s"], "changes": after["cpu_s"] - opened["cpu_s"]}
+            peak = max(sampler.peak_rss, opened["rss_mib"], after["rss_mib"])
+
+            # 5. close everything; wait for the sessions to go and the memory to come back
+            await asyncio.gather(*(v["visitor"].close() for v in visitors))
+            t_close = time.monotonic()
+            limit = baseline * (1 + TARGETS["recovered_within"])
+            recovery = {"sessions_zero_s": None, "rss_back_s": None}
+            trace = []
+            while time.monotonic() - t_close < recovery_timeout:
+                h = await health_async(base_url)
+                el = time.monotonic() - t_close
+                trace.append((round(el, 1), h["sessions"], h["rss_mib"]))
+                if h["sessions"] == 0 and recovery["sessions_zero_s"] is None:
+                    recovery["sessions_zero_s"] = el
+                if h["sessions"] == 0 and h["rss_mib"] <= limit:
+                    recovery["rss_back_s"] = el
+                    break
+                await asyncio.sleep(0.5)
+            final = await health_async(base_url)
+        finally:
+            await browser.close()
+
+    latencies = [x for v in visitors for x in v["latencies_ms"]]
+    problems = warm_problems + [p for v in visitors for p in v["problems"]]
+    problems += [f"{v['name']}: error notice: {t}" for v in visitors for t in v["error_notices"]]
+    problems += [f"{v['name']}: made {len(v['latencies_ms'])} of {n_changes} changes"
+                 for v in visitors if len(v["latencies_ms"]) != n_changes and v["opened"]]
+    problems += [f"server log: {line}" for line in server_log_errors(server, log_mark)]
+    problems += [f"/health did not answer: {f}" for f in sampler.failures]
+    if created_before is not None:
+        # one session per page view; more means Bokeh discarded a session before its browser
+        # connected (it had waited longer than unused_session_lifetime) and made a new one
+        created = after["created"] - created_before
+        result["sessions_created"] = created
+        if created > n_sessions:
+            problems.append(f"server: {created} sessions created for {n_sessions} page views: "
+                            f"{created - n_sessions} discarded before their browser connected")
+    made = len(latencies)
+    rec_s = (recovery["rss_back_s"] if recovery["rss_back_s"] is not None else math.inf)
+    per_session = (peak - baseline) / n_sessions
+    result.update({
+        "changes": made, "errors": len(problems), "problems": problems[:50],
+        "problem_kinds": problem_kinds(problems),
+        "server_cpu_ms_per_change": 1000 * result["server_cpu_s"]["changes"] / made if made else math.nan,
+        "opened": sum(v["opened"] for v in visitors), "sessions_seen_open": opened["sessions"],
+        "peak_sessions": sampler.peak_sessions,
+        "latency_ms": summary(latencies),
+        "throughput_changes_per_s": made / result["changes_wall_s"] if result["changes_wall_s"] else math.nan,
+        "rss_mib": {"before_warmup": result.pop("before_warmup")["rss_mib"], "baseline": baseline,
+                    "all_open": opened["rss_mib"], "after_changes": after["rss_mib"], "peak": peak,
+                    "per_session": per_session, "final": final["rss_mib"],
+                    "recovery_limit": limit, "samples": sampler.samples},
+        "health_slowest_answer_s": sampler.slowest_s,
+        "recovery_s": rec_s, "sessions_zero_s": recovery["sessions_zero_s"],
+        "recovery_trace": trace[:: max(1, len(trace) // 30)],
+        "final_sessions": final["sessions"], "pid": final["pid"],
+        "per_visitor_ms": [[round(x, 1) for x in v["latencies_ms"]] for v in visitors],
+    })
+    result["targets"] = {
+        "zero errors": {"figure": len(problems), "target": "0", "met": len(problems) == 0 and made == n_sessions * n_changes},
+        "p95 change → repaint (ms)": {"figure": result["latency_ms"]["p95"], "target": "≤ 250",
+                                      "met": result["latency_ms"]["p95"] <= TARGETS["p95_ms"]},
+        "server memory per extra session (MiB)": {"figure": per_session, "target": "≤ 8",
+                                                  "met": per_session <= TARGETS["mib_per_session"]},
+        "sessions back to 0 and memory within 15 % of baseline (s)": {
+            "figure": rec_s, "target": "≤ 60", "met": rec_s <= TARGETS["recovery_s"]},
+    }
+    result["passed"] = all(t["met"] for t in result["targets"].values())
+    for v in visitors:
+        v.pop("visitor")
+    return result
+
+
+def run(n_sessions: int = 20, n_changes: int = 50, *, server_url: str | None = None, quiet_ms: float = 60,
+        timeout_ms: float = 20_000, recovery_timeout: float = 90.0, think_ms: float = 0) -> dict:
+    """Start a server (unless ``server_url``) and run the load; the figures as a dict."""
+    server = None if server_url else AppServer().start()
+    base = (server_url or server.url).rstrip("/")
+    started = time.monotonic()
+    try:
+        result = asyncio.run(_run(base, n_sessions, n_changes, server=server, quiet_ms=quiet_ms,
+                                  timeout_ms=timeout_ms, recovery_timeout=recovery_timeout, think_ms=think_ms))
+    except Exception:
+        if server is not None:
+            sys.stderr.write("--- server log ---\n" + server.log()[-4000:] + "\n")
+        raise
+    finally:
+        if server is not None:
+            server.stop()
+    result["seconds"] = time.monotonic() - started
+    result["loadavg"] = loadavg()
+    return result
+
+
+def loadavg() -> list[float] | None:
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(x) for x in f.read().split()[:3]]
+    except OSError:
+        return None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--changes", type=int, default=50)
+    parser.add_argument("--think-ms", type=float, default=0,
+                        help="pause after each change (default 0: each visitor changes again at once)")
+    parser.add_argument("--url", default=None, help="an already running server (default: start one)")
+    args = parser.parse_args(argv)
+    result = run(args.sessions, args.changes, server_url=args.url, think_ms=args.think_ms)
+    json.dump(result, sys.stdout, indent=1, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
