@@ -231,6 +231,7 @@ URL_WITHOUT_EMBED_JS = ("(() => { const u = new URL(window.location.href); u.sea
                         "return u.toString(); })()")
 
 COPY_JS = """
+const button = source;  // the Button's own model (see copy_link_button: not an arg)
 const url = window.location.href;
 const done = (ok) => {
   const label = button.label;
@@ -263,7 +264,9 @@ def copy_link_button(compact: bool = False):
                                width=110 if not compact else 96, height=30 if not compact else 26,
                                margin=(8, 10) if not compact else (0, 4),
                                description="Copy a link to this page in its current state")
-    button.js_on_click(args={"button": button}, code=COPY_JS)
+    # No args: Panel keeps every JS callback in a registry keyed weakly by its button, so an arg
+    # holding the button itself would keep it (and its session's objects) alive for ever.
+    button.js_on_click(code=COPY_JS)
     return button
 
 
