@@ -42,8 +42,8 @@ def set_slider(app: AppPage, title: str, value: float) -> None:
 
 
 def error_notices(app: AppPage) -> list[str]:
-    loc = app.page.locator(".notices .notice-error")
-    return [loc.nth(i).inner_text() for i in range(loc.count()) if loc.nth(i).is_visible()]
+    """The error notices shown now (read in one go: they may vanish between two reads)."""
+    return [t for t in app.page.locator(".notices .notice-error").all_inner_texts() if t.strip()]
 
 
 def test_a_failing_callback_shows_a_plain_notice_and_the_session_recovers(app, fault_server):
