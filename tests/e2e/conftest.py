@@ -98,13 +98,20 @@ class BrowserRecord:
     def __init__(self, page):
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
-        self.failed_requests: list[str] = []
+        self.failed_requests: list[tuple[int, str, str]] = []   # (document, url, failure)
         self.dialogs: list[str] = []
         self.urls: list[str] = []
+        # Which main-frame document asked for each request: a request its document abandoned
+        # by navigating away (a click on a link while a script still loads) is aborted by the
+        # browser on purpose, which is no failure of the app.
+        self.document = 0
+        self._asked_by: dict = {}
+        self._page = page
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
-        page.on("requestfailed", lambda r: self.failed_requests.append(f"{r.url}: {r.failure}"))
-        page.on("request", lambda r: self.urls.append(r.url))
+        page.on("request", self._request)
+        page.on("requestfailed", lambda r: self.failed_requests.append(
+            (self._asked_by.get(r, self.document), r.url, r.failure or "")))
         page.on("websocket", lambda ws: self.urls.append(ws.url))
         page.on("dialog", self._dialog)
 
@@ -112,6 +119,12 @@ class BrowserRecord:
         if msg.type == "error":
             where = msg.location or {}
             self.console_errors.append(f"{msg.text}  [{where.get('url', '?')}:{where.get('lineNumber', '?')}]")
+
+    def _request(self, request):
+        self.urls.append(request.url)
+        if request.is_navigation_request() and request.frame == self._page.main_frame:
+            self.document += 1       # a new document is on its way (same-page URL changes ask nothing)
+        self._asked_by[request] = self.document
 
     def _dialog(self, dialog):
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
@@ -126,7 +139,8 @@ class BrowserRecord:
     def problems(self) -> list[str]:
         return ([f"console error: {e}" for e in self.console_errors]
                 + [f"page error: {e}" for e in self.page_errors]
-                + [f"request failed: {e}" for e in self.failed_requests]
+                + [f"request failed: {url}: {failure}" for doc, url, failure in self.failed_requests
+                   if not (failure == "net::ERR_ABORTED" and doc < self.document)]
                 + [f"dialog opened: {d}" for d in self.dialogs])
 
 
