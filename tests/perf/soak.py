@@ -98,9 +98,7 @@ async def _run(base_url: str, n_changes: int, n_runs: int, n_frames: int, *, ser
 
             # 2. trajectory runs, in a second tab of the same visitor
             traj = load.Visitor(browser, base_url, "trajectories")
-            traj.context = land.context
-            traj.page = await land.context.new_page()
-            traj._listen(traj.page)
+            traj.context = land.context  # the same visitor: a second tab
             await traj.open(TRAJECTORIES)
             setup = await traj.control(*LR)
             values = load.cycle(LR_VALUES, WARMUP + n_runs, previous=setup["value"])

@@ -1,0 +1,114 @@
+"""``/health`` tells an outside observer how many sessions the server holds and how much memory
+it uses; and a page, once dropped, leaves none of its Panel objects behind (what made the
+server's memory creep by a session's button and page per visitor).
+
+The browser part drives a real Chromium against a real server: in a subprocess, so that its
+Playwright instance cannot clash with pytest-playwright's in this process.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from panel.viewable import Viewable
+
+from app import server
+from tests.support import ROOT, AppServer
+
+# Opens ``url`` in a fresh browser context, waits until the Bokeh document is idle, prints
+# "ready", and closes the browser when it reads a line on stdin.
+OPEN_PAGE = r"""
+import sys
+from playwright.sync_api import sync_playwright
+from tests.support import chromium_launch_kwargs
+with sync_playwright() as p:
+    browser = p.chromium.launch(**chromium_launch_kwargs())
+    page = browser.new_context().new_page()
+    page.goto(sys.argv[1])
+    page.wait_for_function("() => !!(window.Bokeh && Bokeh.documents.length && Bokeh.documents[0].is_idle)",
+                           timeout=90_000, polling=100)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    browser.close()
+"""
+
+
+@pytest.fixture(scope="module")
+def own_server():
+    """A server of this module's own: the session fixture's is shared with other tests' pages."""
+    with AppServer() as s:
+        yield s
+
+
+def health(srv) -> dict:
+    with urllib.request.urlopen(srv.url + "/health", timeout=30) as r:
+        assert r.headers["Content-Type"].startswith("application/json")
+        assert r.headers["Cache-Control"] == "no-store"
+        return json.load(r)
+
+
+def vm_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+def wait_for(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_an_idle_server_reports_no_session_and_its_own_resident_memory(own_server):
+    h = health(own_server)
+    assert h["sessions"] == 0 and h["connections"] == 0
+    assert set(h["sessions_by_route"]) == set(server.ROUTES) and not any(h["sessions_by_route"].values())
+    assert h["pid"] == own_server.proc.pid  # the server process itself, not a helper
+    # the figure is that process's VmRSS (read here from outside), not the test's own memory
+    assert h["rss_kind"] == "current"
+    assert abs(h["rss_mib"] - vm_rss_mib(own_server.proc.pid)) < 5
+    assert 20 < h["rss_mib"] < 2000 and h["cpu_s"] > 0
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(240)
+def test_a_browser_tab_is_one_session_with_one_websocket_until_it_closes(own_server):
+    before = health(own_server)
+    tab = subprocess.Popen([sys.executable, "-c", OPEN_PAGE, own_server.url + "/landscape"], cwd=ROOT,
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert tab.stdout.readline().strip() == "ready", tab.stderr.read()[-3000:]
+        h = health(own_server)
+        assert h["sessions"] == 1 and h["connections"] == 1
+        assert h["sessions_by_route"]["/landscape"] == 1
+        assert h["created"] == before["created"] + 1  # one page view, one session
+        assert h["rss_mib"] > before["rss_mib"]  # a session holds its page's models and arrays
+    finally:
+        tab.communicate("close\n", timeout=60)
+    # the websocket closes with the tab; the session itself waits for Bokeh's next sweep
+    assert wait_for(lambda: health(own_server)["connections"] == 0)
+    assert health(own_server)["sessions"] == 1
+
+
+def live_panel_objects() -> int:
+    gc.collect()
+    return sum(isinstance(o, Viewable) for o in gc.get_objects())
+
+
+@pytest.mark.parametrize("route", sorted(set(server.ROUTES) - {"/"}))
+def test_a_dropped_page_leaves_no_panel_object_alive(route):
+    create = server.ROUTES[route]
+    create()  # first use fills the caches that stay (templates, stylesheets)
+    before = live_panel_objects()
+    view = create()
+    assert live_panel_objects() > before
+    del view
+    assert live_panel_objects() == before
