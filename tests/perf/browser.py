@@ -25,6 +25,11 @@ What is timed, and how (DESIGN.md, "Numbers it must reach"):
 Once per run the canvas pixels of every visible plot are hashed before and after a change (and
 screenshots saved), to prove that a repaint with new pixels really happened.
 
+``tests.perf.pages`` uses the same init script (which also notes pointer-downs, to time clicks,
+and wraps ``Plotly.react`` once plotly.js loads, to time the 3-D figures), ``_open``,
+``measure_cold_loads`` (any page's URL), ``summary`` and ``breakdown`` for every control of every
+page.
+
 Run alone: ``python -m tests.perf.browser --changes 5 --cold 1`` prints JSON.
 """
 
@@ -51,7 +56,28 @@ INIT_JS = r"""
   if (window.top !== window || window.__laeBench) return;
   const B = window.__laeBench = {paints: [], requests: [], changes: [], sent: [], recv: [],
                                  firstPaint: null, firstPaintId: null, firstPaints: {},
-                                 hookedAt: null, lateHook: null};
+                                 hookedAt: null, lateHook: null,
+                                 pointer: [], plotlyStarted: [], plotlyDone: []};
+  // a click or tap starts when the pointer goes down (tests.perf.pages times clicks from here)
+  window.addEventListener("pointerdown", () => B.pointer.push(performance.now()), true);
+  // plotly.js is loaded on demand (app/plot3d.py) and sets window.Plotly: wrap its react() so a
+  // 3-D figure's redraw can be timed to the end of its drawing (the promise react returns)
+  let plotly;
+  Object.defineProperty(window, "Plotly", {configurable: true, enumerable: true, get: () => plotly, set: (P) => {
+    plotly = P;
+    if (!P || typeof P.react !== "function" || P.__laeBench) return;
+    const react = P.react;
+    P.react = function (...args) {
+      const s = performance.now();
+      B.plotlyStarted.push(s);
+      const done = () => B.plotlyDone.push([s, performance.now()]);
+      let r;
+      try { r = react.apply(this, args); } catch (e) { done(); throw e; }
+      Promise.resolve(r).then(done, done);
+      return r;
+    };
+    P.__laeBench = true;
+  }});
   const enc = new TextEncoder();
   const size = (d) => typeof d === "string" ? enc.encode(d).length
                                            : (d == null ? 0 : (d.byteLength ?? d.size ?? 0));
