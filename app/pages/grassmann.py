@@ -31,7 +31,7 @@ from bokeh.plotting import figure
 
 from app import plots, shell
 from app.pages.collapse import DEFAULT_SPECTRUM, parse_spectrum, spectrum_from_link, take_spectrum
-from app.plot3d import PlotlyFigure
+from app.plot3d import PlotlyFigure, float32
 from lae_core import grassmann, landscape
 
 #: Gr₁(ℝ²): the cloud's size and seed, the φ grid, the phase-line arrows, the flow animation
@@ -47,6 +47,17 @@ DISK_N = 161
 #: paths are sampled finely in time and thinned by arc length for drawing)
 STREAM_STARTS, STREAM_STEPS, STREAM_TIME, STREAM_SPACING = 42, 400, 3.5, 0.012
 SPACE_SAMPLES = 10
+#: the 3-D sphere: a fixed 46 × 91 (θ, φ) grid, sent as float32 arrays; only the colour changes
+_theta, _phi = np.meshgrid(np.linspace(0, np.pi, 46), np.linspace(0, 2 * np.pi, 91))
+SPHERE_U = np.stack([np.sin(_theta) * np.cos(_phi), np.sin(_theta) * np.sin(_phi), np.cos(_theta)], axis=-1)
+SPHERE_XYZ = {c: np.ascontiguousarray(SPHERE_U[..., i], dtype=np.float32) for i, c in enumerate("xyz")}
+SPHERE_LAYOUT = dict(
+    title=dict(text="L_X on the sphere S²: u and −u are the same line (RP² = S²/±1)", x=0.02, y=0.97,
+               xanchor="left", yanchor="top", font=dict(size=14)),
+    margin=dict(l=0, r=0, t=40, b=0),
+    scene=dict(aspectmode="data", camera=dict(eye=dict(x=1.25, y=1.25, z=0.8)),
+               xaxis=dict(title=dict(text="x₁")), yaxis=dict(title=dict(text="x₂")),
+               zaxis=dict(title=dict(text="x₃"))))
 
 INDEX_NAMES = {0: "minimum", 1: "saddle", 2: "maximum"}
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -272,7 +283,7 @@ class GrassmannPage(shell.Page):
         self.show3d = pn.widgets.Toggle(label="Show 3-D sphere", value=False, css_classes=["show-3d"],
                                         width=180, margin=(18, 10))
         self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("show3d",)), "value")
-        self.sphere = PlotlyFigure(height=520, sizing_mode="stretch_width", visible=False)
+        self.sphere = PlotlyFigure(plot_height=520, sizing_mode="stretch_width")
         self.space_summary = pn.pane.HTML("", css_classes=["space-counts"], stylesheets=[plots.TABLE_CSS],
                                           width=330)
         self._build_space()
@@ -468,7 +479,7 @@ class GrassmannPage(shell.Page):
         if changed & self.SPACE:
             self._draw_space()
         if changed & (self.SPACE | {"show3d"}):
-            self.sphere.visible = self.show3d.value
+            self.sphere.shown = self.show3d.value
             if self.show3d.value:
                 self._draw_sphere()
         if changed & self.TABLE:
@@ -631,37 +642,27 @@ class GrassmannPage(shell.Page):
     def _draw_sphere(self):
         """The same loss on the whole sphere (both lifts of every line), with the flow lines."""
         st, X = self.state, self.space_X
-        theta, phi = np.meshgrid(np.linspace(0, np.pi, 46), np.linspace(0, 2 * np.pi, 91))
-        u = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)], axis=-1)
-        loss = grassmann.gr1_loss(X, u)
-        r = lambda v: np.round(v, 4).tolist()  # noqa: E731 - a short local formatter
-        data = [dict(type="surface", x=r(u[..., 0]), y=r(u[..., 1]), z=r(u[..., 2]), surfacecolor=r(loss),
-                     colorscale="Viridis", showscale=True, colorbar=dict(title=dict(text="L_X"), len=0.7),
-                     hoverinfo="skip")]
-        lifted = 1.005 * self.paths
-        for sign in (1, -1):
-            xs, ys, zs = [], [], []
-            for j in range(lifted.shape[1]):
-                xs += r(sign * lifted[:, j, 0]) + [None]
-                ys += r(sign * lifted[:, j, 1]) + [None]
-                zs += r(sign * lifted[:, j, 2]) + [None]
-            data.append(dict(type="scatter3d", mode="lines", x=xs, y=ys, z=zs, hoverinfo="skip",
-                             line=dict(color="white", width=2), showlegend=False))
+        arrays = dict(SPHERE_XYZ, loss=float32(grassmann.gr1_loss(X, SPHERE_U)))
+        data = [dict(type="surface", x="@x", y="@y", z="@z", surfacecolor="@loss", colorscale="Viridis",
+                     showscale=True, colorbar=dict(title=dict(text="L_X"), len=0.7), hoverinfo="skip")]
+        # each flow line thinned like the disk's, NaN between lines (a gap), on both lifts u and −u
+        gap = np.full((1, 3), np.nan)
+        lines = np.concatenate([part for j in range(self.paths.shape[1])
+                                for part in (self.paths[_thin(self.paths[:, j]), j], gap)])
+        for sign, name in ((1, "up"), (-1, "down")):
+            for axis, coord in enumerate("xyz"):
+                arrays[f"{name}_{coord}"] = float32(1.005 * sign * lines[:, axis])
+            data.append(dict(type="scatter3d", mode="lines", x=f"@{name}_x", y=f"@{name}_y", z=f"@{name}_z",
+                             hoverinfo="skip", line=dict(color="white", width=2), showlegend=False))
         counts, betti, points = st.space_counts(X)
         for p, name in zip(points, ("u₁", "u₂", "u₃")):
             kind = INDEX_NAMES.get(p.index, "saddle")
-            d = 1.03 * p.direction
-            data.append(dict(type="scatter3d", mode="markers+text", x=r([d[0], -d[0]]), y=r([d[1], -d[1]]),
-                             z=r([d[2], -d[2]]), text=[f"±{name}, index {p.index}", ""], textposition="top center",
+            d = np.round(1.03 * p.direction, 4)
+            data.append(dict(type="scatter3d", mode="markers+text", x=[d[0], -d[0]], y=[d[1], -d[1]],
+                             z=[d[2], -d[2]], text=[f"±{name}, index {p.index}", ""], textposition="top center",
                              marker=dict(size=6, color=plots.COLORS[kind]), name=f"index {p.index}",
                              showlegend=False))
-        self.sphere.param.update(data=data, layout=dict(
-            title=dict(text="L_X on the sphere S²: u and −u are the same line (RP² = S²/±1)", x=0.02, y=0.97,
-                       xanchor="left", yanchor="top", font=dict(size=14)),
-            margin=dict(l=0, r=0, t=40, b=0),
-            scene=dict(aspectmode="data", camera=dict(eye=dict(x=1.25, y=1.25, z=0.8)),
-                       xaxis=dict(title=dict(text="x₁")), yaxis=dict(title=dict(text="x₂")),
-                       zaxis=dict(title=dict(text="x₃")))))
+        self.sphere.param.update(data=data, arrays=arrays, layout=SPHERE_LAYOUT)
 
     def _draw_table(self):
         st = self.state
@@ -724,11 +725,15 @@ class GrassmannPage(shell.Page):
                 "Move φ off it and press Flow again.")
             return
         self.flow_path = path
-        self.flow_started = time.monotonic() if now is None else now
+        now = time.monotonic() if now is None else now
         self.flow_button.label = "■ Stop the flow"
         self.flow_status.object = _status(
             f"Flowing from φ = {path[0] % 180:.1f}° along −grad L_X towards u₁ …")
+        # the first step is drawn at once, in the reply to the click (the clock starts a frame
+        # back); the periodic callback's first call would only come a period later
+        self.flow_started = now - FLOW_SECONDS / FLOW_FRAMES
         self.flow_callback = pn.state.add_periodic_callback(self.flow_tick, period=FLOW_PERIOD_MS)
+        self.flow_tick(now)
 
     def flow_tick(self, now: float | None = None):
         if self.flow_path is None:

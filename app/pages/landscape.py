@@ -190,7 +190,7 @@ class LandscapePage(shell.Page):
         for kind in self.state.kinds():
             self.add_surface(kind)
         self.bifurcation = plots.BifurcationPlot("L_σ: critical points against λ (pitchfork at λ = x²)", 4.0)
-        self.plot3d = PlotlyFigure(height=440, sizing_mode="stretch_width", visible=False)
+        self.plot3d = PlotlyFigure(plot_height=440, sizing_mode="stretch_width")
         self.show3d = pn.widgets.Toggle(label="Show the 3-D surface", value=False, css_classes=["show-3d"])
         self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("view3d",)), "value")
 
@@ -296,9 +296,9 @@ class LandscapePage(shell.Page):
                 rows, lines = st.bifurcation_rows()
                 self.bifurcation.update(LAM_GRID, rows, lines)
             self.bifurcation.mark(st.lam)
-        self.plot3d.visible = self.show3d.value
+        self.plot3d.shown = self.show3d.value
         if self.show3d.value:
-            # a 60 × 60 grid: plenty for a rotatable view, ~40 kB per update
+            # a 60 × 60 grid: plenty for a rotatable view, ~15 kB per update
             kind = "alignment" if st.mode == "alignment" else st.view3d
             w = np.linspace(-EXTENT, EXTENT, 60)
             self.plot3d.param.update(**surface(w, st.loss_grid(kind, w[None, :], w[:, None]),

@@ -110,7 +110,9 @@ def test_flow_moves_phi_to_the_minimum_and_stops(monkeypatch):
                         lambda cb, period: type("C", (), {"stop": lambda self: stops.append(1)})())
     page = built(plane_angle=30.0, phi=150.0)
     page.start_flow(now=0.0)
-    seen = []
+    # the first step is taken in the click's own reply, not a timer period later
+    assert page.state.phi != 150.0 and page.flow_callback is not None
+    seen = [150.0, page.state.phi]
     for t in np.linspace(0, page_module.FLOW_SECONDS + 0.2, 30):
         page.flow_tick(now=t)
         seen.append(page.state.phi)
@@ -156,11 +158,34 @@ def test_repeated_sigma_in_space_says_the_loss_is_not_morse():
 
 def test_sphere_is_drawn_only_when_asked():
     page = built()
-    assert page.sphere.data == [] and not page.sphere.visible
+    assert page.sphere.data == [] and not page.sphere.shown
     page.show3d.value = True
-    assert page.sphere.visible and page.sphere.data[0]["type"] == "surface"
+    assert page.sphere.shown and page.sphere.data[0]["type"] == "surface"
     page.state.seed = 9
-    assert page.sphere.visible and len(page.sphere.data) == 1 + 2 + 3
+    assert page.sphere.shown and len(page.sphere.data) == 1 + 2 + 3
+
+
+def test_sphere_colours_and_flow_lines_match_the_closed_form():
+    """L_X(u) = Σσⱼ² − ‖Xᵀu‖²: on the sphere its least value is σ₂² + σ₃² (at ±u₁), its largest
+    σ₁² + σ₂² (at ±u₃); every drawn flow line (NaN between lines) ends beside ±u₁."""
+    page = built(space_s1=3.0, space_s2=2.0, space_s3=1.0, seed=4)
+    page.show3d.value = True
+    a = page.sphere.arrays
+    assert all(v.dtype == np.float32 for v in a.values())  # binary float32, not JSON text
+    loss = a["loss"].astype(float)
+    assert loss.shape == a["x"].shape == a["z"].shape
+    assert loss.min() == pytest.approx(2.0 ** 2 + 1.0 ** 2, abs=0.05)
+    assert loss.max() == pytest.approx(3.0 ** 2 + 2.0 ** 2, abs=0.05)
+    assert np.allclose(a["x"] ** 2 + a["y"] ** 2 + a["z"] ** 2, 1.0, atol=1e-5)  # points on S²
+    u1 = page.state.space_directions()[:, 0]
+    for lift, sign in (("up", 1.0), ("down", -1.0)):
+        xyz = np.stack([a[f"{lift}_{c}"] for c in "xyz"], axis=1).astype(float)
+        breaks = np.flatnonzero(np.isnan(xyz[:, 0]))
+        assert len(breaks) == page_module.STREAM_STARTS  # one gap after each flow line
+        ends = xyz[breaks - 1] / np.linalg.norm(xyz[breaks - 1], axis=1)[:, None]
+        assert np.abs(ends @ u1).min() > 0.98, "a flow line stops away from ±u₁"
+        starts = xyz[np.concatenate([[0], breaks[:-1] + 1])] / 1.005
+        assert np.allclose(starts @ np.array([0, 0, sign]) >= -1e-6, True)  # upper (lower) hemisphere lift
 
 
 @pytest.mark.parametrize("name, raw", [("phi", "nan"), ("m", "99"), ("seed", "-5"), ("plane_s1", "1e400"),

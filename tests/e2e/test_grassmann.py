@@ -93,6 +93,15 @@ def test_a_shared_link_reopens_its_state_and_bad_values_get_notices(app):
     app.assert_clean()
 
 
+SPHERE_DRAWN = """(el) => {
+  const s = el.data[0], lines = el.data[1]
+  let min = Infinity, max = -Infinity
+  for (const row of s.surfacecolor) for (const v of row) { min = Math.min(min, v); max = Math.max(max, v) }
+  return {rows: s.z.length, cols: s.z[0].length, min, max,
+          gaps: lines.x.filter((v) => v === null).length, points: lines.x.length}
+}"""
+
+
 def test_the_3d_sphere_is_drawn_on_demand(app):
     app.open("/grassmannian")
     plot = app.page.locator(".js-plotly-plot")
@@ -102,6 +111,25 @@ def test_the_3d_sphere_is_drawn_on_demand(app):
     app.wait_until(lambda: plot.count() == 1 and plot.is_visible(), timeout=30)
     kinds = app.wait_until(lambda: plot.evaluate("(el) => el._fullData && el._fullData.map(d => d.type)"))
     assert kinds[0] == "surface" and kinds.count("scatter3d") == 5  # two flow-line sets, three ±u_i
+    # the binary arrays arrived as plotly wants them: z as 91 rows of 46, gaps between flow lines
+    drawn = lambda: plot.evaluate(SPHERE_DRAWN)  # noqa: E731
+    d = drawn()
+    assert (d["rows"], d["cols"]) == (91, 46), d
+    # default σ = 3, 2, 1: L_X runs from σ₂² + σ₃² = 5 (at ±u₁) to σ₁² + σ₂² = 13 (at ±u₃)
+    assert abs(d["min"] - 5.0) < 0.05 and abs(d["max"] - 13.0) < 0.05, d
+    assert d["gaps"] == 42 and d["points"] > 10 * d["gaps"], d
+
+    # σ₁ = 4 (the space's slider, which ends at 4) recolours the same sphere: max σ₁² + σ₂² = 20
+    app.page.evaluate("""() => [...Bokeh.documents[0].all_models].find(
+        (m) => m.type === "Slider" && m.title === "σ₁" && m.end === 4).value = 4""")
+    app.wait_until(lambda: abs(drawn()["max"] - 20.0) < 0.05)
+    assert abs(drawn()["min"] - 5.0) < 0.05
+
+    # hiding and showing again keeps the figure
+    app.page.locator(".show-3d button").click()
+    app.wait_until(lambda: not plot.is_visible())
+    app.page.locator(".show-3d button").click()
+    app.wait_until(lambda: plot.is_visible())
     app.assert_clean()
 
 

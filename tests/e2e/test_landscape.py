@@ -212,7 +212,8 @@ def test_alpha_mode_at_alpha_2_is_the_papers_sum_loss_and_follows_alpha(app):
     app.select("Mode").select_option("alpha")
     app.wait_until(lambda: app.query().get("mode") == "alpha")
     app.wait_until(lambda: _slider_visible(app, "α"))
-    assert app.summary("sum") == paper  # α = 2 is the paper's L2 regularizer
+    # α = 2 is the paper's L2 regularizer (the summary is re-sent with the mode: wait for it to settle)
+    app.wait_until(lambda: app.summary("sum") == paper)
 
     drag = app.grab_slider("α")
     drag.move_to(1.0)
@@ -272,6 +273,9 @@ def test_the_3d_toggle_shows_a_plotly_surface(app):
     app.wait_until(lambda: plot.count() == 1 and plot.is_visible())
     state = app.wait_until(lambda: (s := plot.evaluate(PLOTLY_STATE))["canvases"] and s)
     assert state["type"] == "surface" and state["title"] == "L_σ (sum)", state
+    # the surface's numbers came as binary arrays: z is 60 rows of 60, over w from −extent to extent
+    z_shape, w = plot.evaluate("el => [[el.data[0].z.length, el.data[0].z[0].length], el.data[0].x]")
+    assert z_shape == [60, 60] and len(w) == 60 and w[0] == -w[-1] < 0, (z_shape, w[:3])
 
     app.select("3-D surface of").select_option("product")
     app.wait_until(lambda: plot.evaluate(PLOTLY_STATE)["title"] == "L_π (product)")
