@@ -11,6 +11,8 @@ is lost) — a quarter of float32's bytes — while its colour bar keeps the los
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from bokeh.models import (ColorBar, ColumnDataSource, HoverTool, LinearColorMapper, LogColorMapper,
                           Range1d, Span)
@@ -199,3 +201,16 @@ table.lae-table tbody th { text-align: left; font-weight: 500; color: #333; }
 table.lae-table td.collapsed { color: #aaa; }
 table.lae-table tr.highlight td, table.lae-table tr.highlight th { background: #eef3fb; }
 """
+
+
+def log_decades(values, floor: float = 1e-16) -> tuple[float, float]:
+    """The whole decades [10^a, 10^b] (a < b) around the finite positive ``values`` (those below
+    ``floor`` count as ``floor``): a log axis fixed to them keeps its ticks, and so its size,
+    while the data move inside — Bokeh then repaints the plot without a layout pass."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = np.maximum(v[np.isfinite(v)], floor)
+    if v.size == 0:
+        return floor, 1.0
+    a = math.floor(math.log10(v.min()))
+    b = max(math.ceil(math.log10(v.max())), a + 1)
+    return 10.0 ** a, 10.0 ** b

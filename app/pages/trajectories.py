@@ -24,7 +24,7 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.events import Tap
-from bokeh.models import ColumnDataSource, CustomJSTickFormatter, HoverTool, Span
+from bokeh.models import ColumnDataSource, CustomJSTickFormatter, HoverTool, Range1d, Span
 from bokeh.plotting import figure
 
 from app import plots, shell
@@ -432,8 +432,11 @@ class TrajectoriesPage(shell.Page):
                     loss=np.maximum(run.loss, LOG_FLOOR).astype(f32), gap=np.maximum(run.gap, LOG_FLOOR).astype(f32))
 
     def _series(self, title, y_label, column, lines):
+        # fixed ranges, set from the runs (whole decades on the log axis): a range that follows the
+        # data would move the ticks, resize the axis and make Bokeh lay the plot out on every change
         fig = figure(title=title, width=470, height=235, y_axis_type="log", tools=SIDE_TOOLS,
-                     toolbar_location="above", x_axis_label="iteration", y_axis_label=y_label)
+                     toolbar_location="above", x_axis_label="iteration", y_axis_label=y_label,
+                     x_range=Range1d(0, 1), y_range=Range1d(LOG_FLOOR, 1.0))
         fig.yaxis.axis_label_text_font_size = "11px"
         for m in solvers.METHODS:
             lines[m] = fig.line("it", column, source=self.sources[m], line_color=COLORS[m], line_width=2,
@@ -521,6 +524,12 @@ class TrajectoriesPage(shell.Page):
             for r in (self.map_lines[m], *self.side_lines[m]):
                 r.visible = run is not None
         self.start_source.data = dict(w1=[st.w1], w2=[st.w2])
+        frames = max([r.frames for r in self.runs], default=2)
+        for fig, column in ((self.loss_fig, "loss"), (self.gap_fig, "gap")):
+            values = [getattr(r, column) for r in self.runs]
+            lo, hi = plots.log_decades(np.concatenate(values) if values else [], LOG_FLOOR)
+            fig.y_range.update(start=lo, end=hi)
+            fig.x_range.update(start=0, end=max(frames - 1, 1))
         proj = [r for r in self.runs if r.w1[0] != st.w1 or r.w2[0] != st.w2]
         self.projection.data = dict(xs=[[st.w1, float(r.w1[0])] for r in proj],
                                     ys=[[st.w2, float(r.w2[0])] for r in proj],
