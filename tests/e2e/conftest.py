@@ -180,7 +180,12 @@ class AppPage:
         return {k: v[-1] for k, v in parse_qs(urlsplit(self.page.url).query).items()}
 
     def summary(self, kind: str = "sum") -> str:
-        return self.page.locator(f".summary-{kind} .summary-text").inner_text()
+        """The summary as shown. Panel keeps an HTML pane hidden (``visibility: hidden``, so its
+        text reads as '') until the pane's stylesheets have loaded, which can come after the
+        document is idle: wait for it to show."""
+        text = self.page.locator(f".summary-{kind} .summary-text")
+        text.wait_for(state="visible", timeout=15_000)
+        return text.inner_text()
 
     def notices(self) -> list[str]:
         notices = self.page.locator(".notices .notice")
