@@ -62,11 +62,50 @@ NAV: list[tuple[str, str]] = [("landscape", "Landscape"), ("trajectories", "Traj
                               ("lecture", "Lecture")]
 
 
-class LiveFloatSlider(pn.widgets.FloatSlider):
-    """A float slider whose value reaches the server as it is dragged, without Panel's 50 ms
-    debounce of widget changes (Syncable._debounce): a slider change is the app's hot path."""
+class _Live:
+    """A widget whose change reaches the page's callback at once. Panel holds every browser-side
+    widget change for 50 ms (``Syncable._debounce``) unless the Bokeh property is a "priority
+    change"; a control change is the app's hot path, and the page redraws in one message anyway.
+    (Bokeh's names: ``value`` for sliders, selects and inputs; ``active`` for check boxes and
+    toggles.)"""
 
-    _priority_changes = ["value"]
+    _priority_changes = ["value", "active"]
+
+
+class LiveFloatSlider(_Live, pn.widgets.FloatSlider):
+    """A float slider whose value reaches the server as it is dragged."""
+
+
+class LiveIntSlider(_Live, pn.widgets.IntSlider):
+    """An integer slider whose value reaches the server as it is dragged."""
+
+
+class LiveSelect(_Live, pn.widgets.Select):
+    pass
+
+
+class LiveCheckbox(_Live, pn.widgets.Checkbox):
+    pass
+
+
+class LiveCheckBoxGroup(_Live, pn.widgets.CheckBoxGroup):
+    pass
+
+
+class LiveToggle(_Live, pn.widgets.Toggle):
+    pass
+
+
+class LiveFloatInput(_Live, pn.widgets.FloatInput):
+    pass
+
+
+class LiveIntInput(_Live, pn.widgets.IntInput):
+    pass
+
+
+class LiveTextInput(_Live, pn.widgets.TextInput):
+    """A text box whose value (sent on Enter or leaving the box) reaches the server at once."""
 
 
 ACTIVE = ' class="active"'

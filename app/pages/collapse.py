@@ -323,11 +323,11 @@ class CollapsePage(shell.Page):
         st = self.state
         self.sliders = {name: shell.LiveFloatSlider.from_param(st.param[name], sizing_mode="stretch_width")
                         for name in ("lam", "x")}
-        self.spectrum_input = pn.widgets.TextInput(
+        self.spectrum_input = shell.LiveTextInput(
             label=st.param.sigma.label, value=st.sigma, placeholder="e.g. 4, 3, 2, 1.5, 1, 0.5",
             sizing_mode="stretch_width", css_classes=["spectrum-input"])
         self.spectrum_input.param.watch(self._spectrum_typed, "value")
-        self.method_select = pn.widgets.Select.from_param(st.param.method, sizing_mode="stretch_width")
+        self.method_select = shell.LiveSelect.from_param(st.param.method, sizing_mode="stretch_width")
         sidebar = pn.Column(
             pn.pane.Markdown("**The poster's example and the spectrum share λ.**", margin=(0, 10)),
             self.sliders["lam"], self.sliders["x"], self.spectrum_input,

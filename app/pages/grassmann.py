@@ -104,12 +104,6 @@ def _thin(path: np.ndarray, spacing: float = STREAM_SPACING) -> np.ndarray:
     return np.unique(np.concatenate([[0], keep, [len(path) - 1]]))
 
 
-class LiveIntSlider(pn.widgets.IntSlider):
-    """An integer slider without Panel's 50 ms debounce (like ``shell.LiveFloatSlider``)."""
-
-    _priority_changes = ["value"]
-
-
 # --------------------------------------------------------------------------- state
 
 
@@ -266,7 +260,7 @@ class GrassmannPage(shell.Page):
         st = self.state
         kinds = dict({n: shell.LiveFloatSlider for n in ("plane_s1", "plane_s2", "plane_angle", "phi",
                                                         "space_s1", "space_s2", "space_s3")},
-                     seed=pn.widgets.IntInput, m=LiveIntSlider, k=LiveIntSlider)
+                     seed=shell.LiveIntInput, m=shell.LiveIntSlider, k=shell.LiveIntSlider)
         self.widgets = {n: kind.from_param(st.param[n], width=185 if n != "seed" else 130)
                         for n, kind in kinds.items()}
 
@@ -280,7 +274,7 @@ class GrassmannPage(shell.Page):
                                         styles={"font-size": "13px", "color": "#444"})
         self._build_plane()
 
-        self.show3d = pn.widgets.Toggle(label="Show 3-D sphere", value=False, css_classes=["show-3d"],
+        self.show3d = shell.LiveToggle(label="Show 3-D sphere", value=False, css_classes=["show-3d"],
                                         width=180, margin=(18, 10))
         self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("show3d",)), "value")
         self.sphere = PlotlyFigure(plot_height=520, sizing_mode="stretch_width")
@@ -288,7 +282,7 @@ class GrassmannPage(shell.Page):
                                           width=330)
         self._build_space()
 
-        self.spectrum_input = pn.widgets.TextInput(label=st.param.sigma.label, value=st.sigma, width=300,
+        self.spectrum_input = shell.LiveTextInput(label=st.param.sigma.label, value=st.sigma, width=300,
                                                    css_classes=["spectrum-input"])
         self.spectrum_input.param.watch(self._spectrum_typed, "value")
         self.table = pn.pane.HTML("", css_classes=["index-table-pane"], stylesheets=[plots.TABLE_CSS],

@@ -191,13 +191,13 @@ class LandscapePage(shell.Page):
             self.add_surface(kind)
         self.bifurcation = plots.BifurcationPlot("L_σ: critical points against λ (pitchfork at λ = x²)", 4.0)
         self.plot3d = PlotlyFigure(plot_height=440, sizing_mode="stretch_width")
-        self.show3d = pn.widgets.Toggle(label="Show the 3-D surface", value=False, css_classes=["show-3d"])
+        self.show3d = shell.LiveToggle(label="Show the 3-D surface", value=False, css_classes=["show-3d"])
         self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("view3d",)), "value")
 
         self.widgets = {name: shell.LiveFloatSlider.from_param(st.param[name], sizing_mode="stretch_width")
                         for name in ("lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self")}
-        self.widgets["mode"] = pn.widgets.Select.from_param(st.param.mode, sizing_mode="stretch_width")
-        self.widgets["log_color"] = pn.widgets.Checkbox.from_param(st.param.log_color)
+        self.widgets["mode"] = shell.LiveSelect.from_param(st.param.mode, sizing_mode="stretch_width")
+        self.widgets["log_color"] = shell.LiveCheckbox.from_param(st.param.log_color)
         order = ["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self", "log_color"]
         self.controls = pn.Column(*(self.widgets[n] for n in order), sizing_mode="stretch_width")
         self.set_visibility()
@@ -211,7 +211,7 @@ class LandscapePage(shell.Page):
                        "only shrinks towards the origin. Critical points are found from the formulas and "
                        "classified from the Hessian here, live; hover over a marker for its eigenvalues.",
                        width=420))),
-            pn.Column(pn.Row(self.show3d, pn.widgets.Select.from_param(st.param.view3d, width=220)),
+            pn.Column(pn.Row(self.show3d, shell.LiveSelect.from_param(st.param.view3d, width=220)),
                       self.plot3d),
         )
         self.redraw(None)

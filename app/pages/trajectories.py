@@ -362,7 +362,7 @@ class TrajectoriesPage(shell.Page):
         # one call each: Panel registers only one property of a multi-property jscallback
         self.player.jscallback(direction=RESTART_JS)
         self.player.jscallback(end=END_JS)
-        self.speed = pn.widgets.Select(label="Iterations per frame", options=[1, 2, 5, 10, 20, 50], value=2,
+        self.speed = shell.LiveSelect(label="Iterations per frame", options=[1, 2, 5, 10, 20, 50], value=2,
                                        width=130, css_classes=["frame-step"])
         self.speed.link(self.player, value="step")
         self.counter = pn.pane.HTML("", css_classes=["iteration-counter-pane"], stylesheets=[PAGE_CSS],
@@ -451,24 +451,24 @@ class TrajectoriesPage(shell.Page):
     def _controls(self):
         st = self.state
         W = pn.widgets
-        self.mode_select = W.Select.from_param(st.param.mode, sizing_mode="stretch_width")
-        self.kind_select = W.Select.from_param(st.param.kind, sizing_mode="stretch_width")
+        self.mode_select = shell.LiveSelect.from_param(st.param.mode, sizing_mode="stretch_width")
+        self.kind_select = shell.LiveSelect.from_param(st.param.kind, sizing_mode="stretch_width")
         sliders = {name: shell.LiveFloatSlider.from_param(st.param[name], sizing_mode="stretch_width")
                    for name in ("lam", "x", "y")}
         self.y_slider = sliders["y"]
-        starts = [W.FloatInput.from_param(st.param[name], width=125, css_classes=[f"start-{name}"])
+        starts = [shell.LiveFloatInput.from_param(st.param[name], width=125, css_classes=[f"start-{name}"])
                   for name in ("w1", "w2")]
-        self.method_boxes = W.CheckBoxGroup.from_param(
+        self.method_boxes = shell.LiveCheckBoxGroup.from_param(
             st.param.methods, options={LABELS[m]: m for m in solvers.METHODS}, inline=False,
             css_classes=["methods"], stylesheets=[_method_css()])
         lr = shell.LiveFloatSlider.from_param(st.param.lr_exp, format=CustomJSTickFormatter(code=LR_FORMAT),
                                               sizing_mode="stretch_width")
-        max_iter = W.IntSlider.from_param(st.param.max_iter, sizing_mode="stretch_width")
-        tol = W.IntSlider.from_param(st.param.tol_exp, format=CustomJSTickFormatter(code=TOL_FORMAT),
+        max_iter = shell.LiveIntSlider.from_param(st.param.max_iter, sizing_mode="stretch_width")
+        tol = shell.LiveIntSlider.from_param(st.param.tol_exp, format=CustomJSTickFormatter(code=TOL_FORMAT),
                                      sizing_mode="stretch_width")
-        minibatch = W.Checkbox.from_param(st.param.minibatch)
+        minibatch = shell.LiveCheckbox.from_param(st.param.minibatch)
         self.main_controls = {"kind": self.kind_select, "lam": sliders["lam"], "lr": lr}
-        self.batch_widgets = [W.IntSlider.from_param(st.param[name], sizing_mode="stretch_width")
+        self.batch_widgets = [shell.LiveIntSlider.from_param(st.param[name], sizing_mode="stretch_width")
                               for name in ("n", "batch_size", "seed")]
 
         def section(text):
