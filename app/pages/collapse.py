@@ -343,8 +343,14 @@ class CollapsePage(shell.Page):
         self.train_button = pn.widgets.Button(label="Train LAEs on this spectrum", color="primary",
                                               css_classes=["train-button"], width=240)
         self.train_button.on_click(lambda e: self.guarded(self.start_training))
-        self.progress = pn.indicators.Progress(value=0, max=100, width=200, visible=False, bar_color="primary",
+        # shown and hidden with CSS visibility, keeping its place: toggling Panel's ``visible``
+        # makes Bokeh lay the whole page out again (some 60 ms in the browser, on every λ change
+        # that stops a training)
+        # (in a box: Panel's Progress copies its own styles to the bar only when first drawn)
+        self.progress = pn.indicators.Progress(value=0, max=100, width=200, bar_color="primary",
                                                css_classes=["train-progress"], margin=(14, 10))
+        self.progress_box = pn.Column(self.progress, margin=0, styles={"visibility": "hidden"},
+                                       css_classes=["train-progress-box"])
         self.train_status = pn.pane.HTML("", css_classes=["train-status"], sizing_mode="stretch_width",
                                          styles={"font-size": "13px", "color": "#444"})
         self.count = pn.pane.HTML("", css_classes=["collapse-count"], sizing_mode="stretch_width",
@@ -368,7 +374,7 @@ class CollapsePage(shell.Page):
                      "At the minimum of L_σ the decoder keeps direction i with singular value "
                      "√(1 − λ/σᵢ²)₊. The product loss only shrinks, the unregularized loss keeps everything."),
             self.survivors,
-            pn.Row(self.train_button, self.progress),
+            pn.Row(self.train_button, self.progress_box),
             self.train_status,
             pn.Row(pn.pane.Bokeh(self.bars_fig), pn.pane.Bokeh(self.shrink_fig)),
             _heading("3 · The probabilistic-PCA reading",
@@ -386,7 +392,7 @@ class CollapsePage(shell.Page):
         if focus == "spectrum":
             self.spectrum_input.param.update(width=230, sizing_mode=None)
             figs = (self.bars_fig, self.shrink_fig)
-            head = pn.Row(lam, self.spectrum_input, self.train_button, self.progress, sizing_mode="stretch_width",
+            head = pn.Row(lam, self.spectrum_input, self.train_button, self.progress_box, sizing_mode="stretch_width",
                           margin=0)
             extra = [self.survivors, self.train_status]
         else:
@@ -612,7 +618,8 @@ class CollapsePage(shell.Page):
         st = self.state
         self.training = Training(st.spectrum(), st.lam, st.method)
         self.train_button.label = "■ Stop training"
-        self.progress.value, self.progress.visible = 0, True
+        self.progress.value = 0
+        self._show_progress(True)
         self.train_status.object = _status(f"Training {st.method} on L_σ, L_π and L …")
         self.train_callback = pn.state.add_periodic_callback(self.train_tick, period=TRAIN_PERIOD_MS)
 
@@ -634,10 +641,12 @@ class CollapsePage(shell.Page):
             self.stop_training(None)
             self.train_status.object = _status(training.summary())
         else:
+            # the bar shows the steps; the words change only with the loss (3 times a run), so a
+            # tick sends the browser one number, not a paragraph to lay out
             kind = training.KINDS[training.current]
             self.train_status.object = _status(
-                f"Training {training.method}: {LOSS_SYMBOL[kind]}, step {training.steps[kind]} "
-                f"(of at most {training.max_iter}) …")
+                f"Training {training.method}: {LOSS_SYMBOL[kind]} ({training.current + 1} of "
+                f"{len(training.KINDS)}, at most {training.max_iter} steps each) …")
 
     def stop_training(self, why: str | None):
         if self.train_callback is not None:
@@ -645,9 +654,16 @@ class CollapsePage(shell.Page):
             self.train_callback = None
         self.training = None
         self.train_button.label = "Train LAEs on this spectrum"
-        self.progress.visible = False
+        self._show_progress(False)
         if why:
             self.train_status.object = _status(f"Training {why}.")
+
+    @property
+    def progress_shown(self) -> bool:
+        return self.progress_box.styles.get("visibility") == "visible"
+
+    def _show_progress(self, shown: bool) -> None:
+        self.progress_box.styles = dict(self.progress_box.styles, visibility="visible" if shown else "hidden")
 
     def _show_measured(self, training: Training):
         self._measured_shown = True

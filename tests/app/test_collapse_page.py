@@ -156,12 +156,12 @@ def test_training_puts_measured_values_on_the_theory(monkeypatch, method):
         "C", (), {"stop": lambda self: None})())
     page = built(lam=1.5, method=method)
     page.start_training()
-    assert page.progress.visible and page.train_button.label.startswith("■")
+    assert page.progress_shown and page.train_button.label.startswith("■")
     ticks = 0
     while page.training is not None and ticks < 200:
         page.train_tick()
         ticks += 1
-    assert page.training is None and not page.progress.visible and page.notices.items == []
+    assert page.training is None and not page.progress_shown and page.notices.items == []
     s2 = np.array([16, 9, 4, 2.25, 1, 0.25])
     sigma = np.sqrt(s2)
     for kind, expected in [("sum", np.maximum(0, 1 - 1.5 / s2)), ("product", 1 / (1 + 1.5 / s2)),

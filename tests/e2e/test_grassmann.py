@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from app.pages import grassmann as page_module
+
 pytestmark = pytest.mark.timeout(120)
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -111,10 +113,10 @@ def test_the_3d_sphere_is_drawn_on_demand(app):
     app.wait_until(lambda: plot.count() == 1 and plot.is_visible(), timeout=30)
     kinds = app.wait_until(lambda: plot.evaluate("(el) => el._fullData && el._fullData.map(d => d.type)"))
     assert kinds[0] == "surface" and kinds.count("scatter3d") == 5  # two flow-line sets, three ±u_i
-    # the binary arrays arrived as plotly wants them: z as 91 rows of 46, gaps between flow lines
+    # the binary arrays arrived as plotly wants them: z as rows of the grid, gaps between flow lines
     drawn = lambda: plot.evaluate(SPHERE_DRAWN)  # noqa: E731
     d = drawn()
-    assert (d["rows"], d["cols"]) == (91, 46), d
+    assert (d["rows"], d["cols"]) == page_module.SPHERE_U.shape[:2], d  # the (φ, θ) grid, row by row
     # default σ = 3, 2, 1: L_X runs from σ₂² + σ₃² = 5 (at ±u₁) to σ₁² + σ₂² = 13 (at ±u₃)
     assert abs(d["min"] - 5.0) < 0.05 and abs(d["max"] - 13.0) < 0.05, d
     assert d["gaps"] == 42 and d["points"] > 10 * d["gaps"], d

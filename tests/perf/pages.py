@@ -76,7 +76,9 @@ INSTALL_JS = r"""
       if (!ev || !ev.model) return;
       const v = ev.value;
       const small = v == null || typeof v === "boolean" || typeof v === "number"
-                    || (typeof v === "string" && v.length <= 4000);
+                    || (typeof v === "string" && v.length <= 4000)
+                    || (v instanceof Map && v.size <= 20)  // a dict such as styles
+                    || (typeof v === "object" && v.constructor === Object && Object.keys(v).length <= 20);
       // the template's busy spinner ("loader" css class) is not the page's content
       const busy = Array.isArray(ev.model.css_classes) && ev.model.css_classes.includes("loader");
       B.events.push({t: performance.now(), id: ev.model.id, type: String(ev.model.type), attr: ev.attr ?? ev.kind,
@@ -158,7 +160,9 @@ INSTALL_JS = r"""
       if (!m) return true;
       if (m.type && B.typeName(e.type) !== m.type) return false;
       if (m.attr && e.attr !== m.attr) return false;
-      if ("value" in m && e.value !== m.value) return false;
+      // m.key: the value is a dict (e.g. styles), compare its entry
+      const v = m.key == null ? e.value : (e.value instanceof Map ? e.value.get(m.key) : e.value?.[m.key]);
+      if ("value" in m && v !== m.value) return false;
       if (m.contains && !(typeof e.value === "string" && e.value.includes(m.contains))) return false;
       if (m.ids && !m.ids.includes(e.id)) return false;
       if (m.css) {
@@ -465,7 +469,7 @@ SCENARIOS = (
                 reset=(_slider("λ"), "value", (1.5, 2.0, 1.2)), changes=6),
         Control("collapse", "Train button → progress bar shown", "button", action="click",
                 selector=".train-button button", complete="first",
-                match={"css": "train-progress", "attr": "visible", "value": True}, values=(None,),
+                match={"css": "train-progress-box", "attr": "styles", "key": "visibility", "value": "visible"}, values=(None,),
                 stop=".train-button button", pixels=False, target="info", changes=6),
     )),
     ("grassmannian", "/grassmannian", (
@@ -722,7 +726,7 @@ def measure_playback(s: Session, seconds: float = 3.0) -> dict:
 
 
 TRAIN = ".train-button button"
-PROGRESS_SHOWN = {"css": "train-progress", "attr": "visible", "value": True}
+PROGRESS_SHOWN = {"css": "train-progress-box", "attr": "styles", "key": "visibility", "value": "visible"}
 
 
 def _training(s: Session) -> bool:
