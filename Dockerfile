@@ -13,9 +13,13 @@
 # tests/app/test_dockerfile.py lints this file (hadolint) and runs its CMD and HEALTHCHECK.
 FROM python:3.11-slim-bookworm
 
+# PYTHONMALLOC=malloc: a server left running for a semester gives the memory of a class's
+# sessions back to the system once they close (within 15 % of its level before, in ~45 s; Python's
+# own allocator keeps it for reuse instead), at ~20 % more server CPU per change. See the README.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONMALLOC=malloc \
     LAE_ALLOW_WEBSOCKET_ORIGIN=""
 
 WORKDIR /app
