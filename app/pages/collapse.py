@@ -587,7 +587,10 @@ class CollapsePage(shell.Page):
         self.sweep_started = time.monotonic() if now is None else now
         self._set_lam(0.0)
         self.sweep_button.label = "■ Stop the sweep"
-        self.sweep_callback = pn.state.add_periodic_callback(self.sweep_tick, period=SWEEP_PERIOD_MS)
+        # through guarded: its hold sends the slider's new λ and the redraw as one message (the
+        # slider follows λ through Panel's own watcher, outside the redraw's hold)
+        self.sweep_callback = pn.state.add_periodic_callback(lambda: self.guarded(self.sweep_tick),
+                                                             period=SWEEP_PERIOD_MS)
 
     def sweep_tick(self, now: float | None = None):
         """One frame: λ where the clock says (to the slider's 0.01), the end stops the sweep."""

@@ -727,7 +727,9 @@ class GrassmannPage(shell.Page):
         # the first step is drawn at once, in the reply to the click (the clock starts a frame
         # back); the periodic callback's first call would only come a period later
         self.flow_started = now - FLOW_SECONDS / FLOW_FRAMES
-        self.flow_callback = pn.state.add_periodic_callback(self.flow_tick, period=FLOW_PERIOD_MS)
+        # through guarded: φ's slider and the redraw reach the browser as one message
+        self.flow_callback = pn.state.add_periodic_callback(lambda: self.guarded(self.flow_tick),
+                                                            period=FLOW_PERIOD_MS)
         self.flow_tick(now)
 
     def flow_tick(self, now: float | None = None):
