@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +57,15 @@ class AppServer:
         self.proc: subprocess.Popen | None = None
         self.log_path = ROOT / "test-results" / f"server-{self.port}.log"
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "app.cli", "serve", "--address", "127.0.0.1", "--port", str(self.port),
+                *self.extra_args]
+
     def start(self) -> "AppServer":
         self.log_path.parent.mkdir(exist_ok=True)
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--address", "127.0.0.1", "--port", str(self.port),
-             *self.extra_args], cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -98,3 +101,21 @@ class AppServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+@contextmanager
+def server_unless(url: str | None, env: dict | None = None):
+    """``(base URL, None)`` for an already running server at ``url``; otherwise a fresh
+    ``AppServer`` (``env`` added to its environment) as ``(its URL, it)``, stopped on exit, with
+    the tail of its log on stderr when the body fails."""
+    if url:
+        yield url.rstrip("/"), None
+        return
+    server = AppServer(env=env).start()
+    try:
+        yield server.url, server
+    except Exception:
+        sys.stderr.write("--- server log ---\n" + server.log()[-4000:] + "\n")
+        raise
+    finally:
+        server.stop()

@@ -20,8 +20,6 @@ import socket
 import struct
 import subprocess
 import sys
-import time
-import urllib.request
 
 import panel as pn
 import pytest
@@ -138,23 +136,8 @@ def test_cli_reports_a_wildcard_origin_as_a_usage_error(pn_serve_calls, capsys):
 class DefaultAddressServer(AppServer):
     """``python -m app.cli serve --port P`` — no ``--address``: the CLI's own default."""
 
-    def start(self) -> "DefaultAddressServer":
-        self.log_path.parent.mkdir(exist_ok=True)
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
-                                     cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"server exited:\n{self.log()}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/liveness", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"server not live after {self.timeout} s:\n{self.log()}")
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)]
 
 
 @pytest.fixture(scope="module")

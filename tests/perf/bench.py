@@ -147,21 +147,15 @@ def bench_server_control(page: str, route: str, c: pages.Control, changes: int =
         apply_in_process(p, spec, value)
     protocol = Protocol()
     redraw, serialize, kb = [], [], []
-    previous = _current(p, c.server)
-    i = 0
+    values = _changing_values(c.values, _current(p, c.server))
     for k in range(changes + 2):
-        value = c.values[i % len(c.values)]
-        i += 1
-        if previous is not None and pages._same(value, previous):
-            value = c.values[i % len(c.values)]
-            i += 1
+        value = next(values)
         events.clear()
         t0 = time.perf_counter()
         apply_in_process(p, c.server, value, c.kind)
         t1 = time.perf_counter()
         msg = protocol.create("PATCH-DOC", list(events))
         t2 = time.perf_counter()
-        previous = value
         if k >= 2:
             redraw.append(1e3 * (t1 - t0))
             serialize.append(1e3 * (t2 - t1))
@@ -169,6 +163,20 @@ def bench_server_control(page: str, route: str, c: pages.Control, changes: int =
     return {"redraw_ms": browser.summary(redraw), "serialize_ms": browser.summary(serialize),
             "total_ms": browser.summary(a + b for a, b in zip(redraw, serialize)),
             "patch_kb": browser.summary(kb)}
+
+
+def _changing_values(values, previous):
+    """A control's values in turn, each a change: one equal to the value just set (``previous``
+    at first) is skipped for the next."""
+    i = 0
+    while True:
+        value = values[i % len(values)]
+        i += 1
+        if previous is not None and pages._same(value, previous):
+            value = values[i % len(values)]
+            i += 1
+        previous = value
+        yield value
 
 
 def bench_server_redraw(changes: int = 30) -> dict:
@@ -206,18 +214,13 @@ def profile_control(key: str, changes: int = 10, top: int = 14) -> str:
                 p, _events = page_in_process(page, route)
                 for spec, value in c.server_setup:
                     apply_in_process(p, spec, value)
-                previous, i = _current(p, c.server), 0
+                values = _changing_values(c.values, _current(p, c.server))
                 prof = cProfile.Profile()
                 for _ in range(changes):
-                    value = c.values[i % len(c.values)]
-                    i += 1
-                    if previous is not None and pages._same(value, previous):
-                        value = c.values[i % len(c.values)]
-                        i += 1
+                    value = next(values)
                     prof.enable()
                     apply_in_process(p, c.server, value, c.kind)
                     prof.disable()
-                    previous = value
                 buf = io.StringIO()
                 stats = pstats.Stats(prof, stream=buf)
                 stats.sort_stats("cumulative").print_stats(top)      # which app code it is in

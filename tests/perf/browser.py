@@ -42,7 +42,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support import AppServer, chromium_launch_kwargs
+from tests.support import chromium_launch_kwargs, server_unless
 
 #: λ values the benchmark cycles through: each differs from the previous one, and with x = 1
 #: (the default) the walk crosses λ = x² back and forth, so the sum loss's minima appear and vanish.
@@ -504,11 +504,9 @@ def run(n_changes: int = 40, n_cold: int = 5, *, out_dir: Path | None = None, se
 
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-    server = None if server_url else AppServer().start()
-    base = server_url or server.url
-    url = base.rstrip("/") + route
-    started = time.monotonic()
-    try:
+    with server_unless(server_url) as (base, _server):
+        url = base + route
+        started = time.monotonic()
         with sync_playwright() as p:
             browser = p.chromium.launch(**chromium_launch_kwargs())
             try:
@@ -517,13 +515,6 @@ def run(n_changes: int = 40, n_cold: int = 5, *, out_dir: Path | None = None, se
                 version = browser.version
             finally:
                 browser.close()
-    except Exception:
-        if server is not None:
-            sys.stderr.write("--- server log ---\n" + server.log()[-4000:] + "\n")
-        raise
-    finally:
-        if server is not None:
-            server.stop()
     return {"url": url, "chromium": version, "seconds": time.monotonic() - started,
             "changes": changes, "cold_load": cold}
 

@@ -53,7 +53,7 @@ import sys
 import time
 import urllib.request
 
-from tests.support import AppServer, chromium_launch_kwargs
+from tests.support import AppServer, chromium_launch_kwargs, server_unless
 
 ROUTE = "/landscape"
 SLIDER = ("Slider", "λ")
@@ -571,19 +571,10 @@ def run(n_sessions: int = 20, n_changes: int = 50, *, server_url: str | None = N
         server_env: dict | None = None) -> dict:
     """Start a server (unless ``server_url``; ``server_env`` adds to its environment) and run
     the load; the figures as a dict."""
-    server = None if server_url else AppServer(env=server_env).start()
-    base = (server_url or server.url).rstrip("/")
-    started = time.monotonic()
-    try:
+    with server_unless(server_url, env=server_env) as (base, server):
+        started = time.monotonic()
         result = asyncio.run(_run(base, n_sessions, n_changes, server=server, waves=waves, quiet_ms=quiet_ms,
                                   timeout_ms=timeout_ms, recovery_timeout=recovery_timeout, think_ms=think_ms))
-    except Exception:
-        if server is not None:
-            sys.stderr.write("--- server log ---\n" + server.log()[-4000:] + "\n")
-        raise
-    finally:
-        if server is not None:
-            server.stop()
     result["seconds"] = time.monotonic() - started
     result["loadavg"] = loadavg()
     result["server_env"] = server_env or {}

@@ -35,7 +35,7 @@ import sys
 import time
 
 from tests.perf import load
-from tests.support import AppServer, chromium_launch_kwargs
+from tests.support import AppServer, chromium_launch_kwargs, server_unless
 
 TRAJECTORIES = "/trajectories?methods=untied_gd,tied_gd,exact_untied&max_iter=2000&tol_exp=-16"
 LR = ("Slider", "Learning rate")
@@ -153,19 +153,10 @@ async def _run(base_url: str, n_changes: int, n_runs: int, n_frames: int, *, ser
 def run(n_changes: int = 2000, n_runs: int = 200, n_frames: int = 1000, *, server_url: str | None = None,
         close: bool = True, quiet_ms: float = 30, timeout_ms: float = 20_000) -> dict:
     """Start a server (unless ``server_url``) and soak it; the figures as a dict."""
-    server = None if server_url else AppServer().start()
-    base = (server_url or server.url).rstrip("/")
-    started = time.monotonic()
-    try:
+    with server_unless(server_url) as (base, server):
+        started = time.monotonic()
         result = asyncio.run(_run(base, n_changes, n_runs, n_frames, server=server, close=close,
                                   quiet_ms=quiet_ms, timeout_ms=timeout_ms))
-    except Exception:
-        if server is not None:
-            sys.stderr.write("--- server log ---\n" + server.log()[-4000:] + "\n")
-        raise
-    finally:
-        if server is not None:
-            server.stop()
     result["seconds"] = time.monotonic() - started
     result["loadavg"] = load.loadavg()
     return result
