@@ -6,7 +6,8 @@ never a CDN — the first time a figure is drawn, then redraws with ``Plotly.rea
 
 Numbers travel as NumPy arrays in ``arrays`` (Bokeh sends them as binary buffers, 4 bytes a
 float32, against ~8 characters of JSON text), and a trace names them with ``"@name"`` where plotly
-expects an array. A 2-D array becomes a list of rows (a surface's z); NaN becomes a gap (null).
+expects an array. A 2-D array becomes a list of rows (a surface's z); NaN becomes a gap (null). Arrays
+that never change (a sphere's grid) go in ``fixed``, sent once with the figure.
 The trace list itself, small and usually unchanged, is only resent when it changes.
 
 ``shown`` shows or hides the figure inside its own element: the page around it reflows like any
@@ -36,6 +37,7 @@ class PlotlyFigure(JSComponent):
     data = param.List(default=[])
     layout = param.Dict(default={})
     arrays = param.Dict(default={}, doc="name → NumPy array, referred to as '@name' in the traces")
+    fixed = param.Dict(default={}, doc="like ``arrays``, for arrays that never change (sent once)")
     shown = param.Boolean(default=False)
     plot_height = param.Integer(default=440, bounds=(50, None))
     src = param.String(default=PLOTLY_JS)
@@ -62,16 +64,17 @@ class PlotlyFigure(JSComponent):
       const [n, m] = shape
       return Array.from({length: n}, (_, i) => flat.slice(i * m, (i + 1) * m))
     }
-    function resolve(value, arrays) {
+    const lookup = (dict, name) => dict instanceof Map ? dict.get(name) : dict[name]
+    function resolve(value, arrays, fixed) {
       if (typeof value === "string" && value.startsWith("@")) {
         const name = value.slice(1)
-        const a = arrays instanceof Map ? arrays.get(name) : arrays[name]
+        const a = lookup(arrays, name) ?? lookup(fixed, name)
         return a === undefined ? value : plain(a)
       }
-      if (Array.isArray(value)) return value.map((v) => resolve(v, arrays))
+      if (Array.isArray(value)) return value.map((v) => resolve(v, arrays, fixed))
       if (value && typeof value === "object" && value.constructor === Object) {
         const out = {}
-        for (const [k, v] of Object.entries(value)) out[k] = resolve(v, arrays)
+        for (const [k, v] of Object.entries(value)) out[k] = resolve(v, arrays, fixed)
         return out
       }
       return value
@@ -91,12 +94,12 @@ class PlotlyFigure(JSComponent):
           pending = false
           if (!model.shown) return
           loadPlotly(model.src).then((Plotly) =>
-            Plotly.react(div, resolve(model.data, model.arrays), model.layout,
+            Plotly.react(div, resolve(model.data, model.arrays, model.fixed), model.layout,
                          {displaylogo: false, responsive: true}))
         })
       }
       draw()
-      model.on(["data", "layout", "arrays", "shown", "plot_height"], draw)
+      model.on(["data", "layout", "arrays", "fixed", "shown", "plot_height"], draw)
     }
     """
 

@@ -278,7 +278,7 @@ class GrassmannPage(shell.Page):
         self.show3d = shell.LiveToggle(label="Show 3-D sphere", value=False, css_classes=["show-3d"],
                                         width=180, margin=(18, 10))
         self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("show3d",)), "value")
-        self.sphere = PlotlyFigure(plot_height=520, sizing_mode="stretch_width")
+        self.sphere = PlotlyFigure(plot_height=520, sizing_mode="stretch_width", fixed=SPHERE_XYZ)
         self.space_summary = pn.pane.HTML("", css_classes=["space-counts"], stylesheets=[plots.TABLE_CSS],
                                           width=330)
         self._build_space()
@@ -637,7 +637,7 @@ class GrassmannPage(shell.Page):
     def _draw_sphere(self):
         """The same loss on the whole sphere (both lifts of every line), with the flow lines."""
         st, X = self.state, self.space_X
-        arrays = dict(SPHERE_XYZ, loss=float32(grassmann.gr1_loss(X, SPHERE_U)))
+        arrays = dict(loss=float32(grassmann.gr1_loss(X, SPHERE_U)))  # the grid: self.sphere.fixed
         data = [dict(type="surface", x="@x", y="@y", z="@z", surfacecolor="@loss", colorscale="Viridis",
                      showscale=True, colorbar=dict(title=dict(text="L_X"), len=0.7), hoverinfo="skip")]
         # each flow line thinned like the disk's, NaN between lines (a gap), on both lifts u and −u

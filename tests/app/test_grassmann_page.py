@@ -170,7 +170,8 @@ def test_sphere_colours_and_flow_lines_match_the_closed_form():
     σ₁² + σ₂² (at ±u₃); every drawn flow line (NaN between lines) ends beside ±u₁."""
     page = built(space_s1=3.0, space_s2=2.0, space_s3=1.0, seed=4)
     page.show3d.value = True
-    a = page.sphere.arrays
+    assert set(page.sphere.arrays).isdisjoint(page.sphere.fixed)  # the grid is sent once, not per change
+    a = {**page.sphere.fixed, **page.sphere.arrays}
     assert all(v.dtype == np.float32 for v in a.values())  # binary float32, not JSON text
     loss = a["loss"].astype(float)
     assert loss.shape == a["x"].shape == a["z"].shape
