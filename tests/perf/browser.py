@@ -54,7 +54,9 @@ VIEWPORT = {"width": 1600, "height": 1000}
 INIT_JS = r"""
 (() => {
   if (window.top !== window || window.__laeBench) return;
-  const B = window.__laeBench = {paints: [], requests: [], changes: [], sent: [], recv: [],
+  // sent/recv: [time, bytes, message type, the frame's number on the socket since the page opened,
+  // counting only frames with a payload (Playwright does not report empty ones), else null]
+  const B = window.__laeBench = {paints: [], requests: [], changes: [], sent: [], recv: [], nSent: 0, nRecv: 0,
                                  firstPaint: null, firstPaintId: null, firstPaints: {},
                                  hookedAt: null, lateHook: null,
                                  pointer: [], plotlyStarted: [], plotlyDone: []};
@@ -92,11 +94,23 @@ INIT_JS = r"""
   class BenchWebSocket extends Native {
     constructor(...args) {
       super(...args);
-      this.addEventListener("message", (ev) => B.recv.push([performance.now(), size(ev.data), msgtype(ev.data)]));
+      this.addEventListener("message", (ev) => {
+        const n = size(ev.data);
+        B.recv.push([performance.now(), n, msgtype(ev.data), n > 0 ? B.nRecv++ : null]);
+      });
     }
-    send(data) { B.sent.push([performance.now(), size(data)]); return super.send(data); }
+    send(data) {
+      const n = size(data);
+      B.sent.push([performance.now(), n, null, n > 0 ? B.nSent++ : null]);
+      return super.send(data);
+    }
   }
   window.WebSocket = BenchWebSocket;
+  // [number of the first non-empty frame among xs (or the next number), how many there are]
+  B.numbered = (xs, next) => {
+    const nos = xs.map((x) => x[3]).filter((no) => no != null);
+    return [nos.length ? nos[0] : next, nos.length];
+  };
   const hook = () => {
     if (B.hookedAt != null) return true;
     const Bk = window.Bokeh;
@@ -227,6 +241,7 @@ async ({value, expect, quietMs, timeoutMs, pixels, any}) => {
         paint_ms_max: paints.reduce((a, p) => Math.max(a, p[2] - p[1]), 0),
         n_paints: paints.length, affected_plots: Object.keys(affected).length, per_plot_ms: per,
         frames_recv: B.recv.length, frames_sent: B.sent.length,
+        numbered_recv: B.numbered(B.recv, B.nRecv), numbered_sent: B.numbered(B.sent, B.nSent),
         bytes_recv: B.recv.reduce((a, r) => a + r[1], 0), bytes_sent: B.sent.reduce((a, r) => a + r[1], 0),
         bytes_until_t1: Number.isFinite(t1) ? inWindow(B.recv, t1) + inWindow(B.sent, t1) : null,
         changed_sources: [...new Set(B.changes.map((c) => c[0]))],
@@ -344,10 +359,18 @@ def summary(values, keep_inf: bool = False) -> dict:
 
 
 class FrameCounter:
-    """Playwright's own count of websocket payload bytes, both directions, for all sockets of a page."""
+    """Playwright's own count of websocket payload bytes, both directions, for all sockets of a page.
+
+    Playwright hears of a frame through the browser's network events, which may reach Python
+    after the ``page.evaluate`` that saw the frame in the page has returned (or before, for a
+    frame the page has not handled yet). So a change's frames are picked by their numbers on the
+    socket, which the page reports (:meth:`frames`), waiting briefly for late ones: the two counts
+    of the same frames' bytes must then agree exactly.
+    """
 
     def __init__(self, page):
-        self.recv = self.sent = self.frames = 0
+        self.page = page
+        self.sizes = {"recv": [], "sent": []}
         page.on("websocket", self._socket)
 
     @staticmethod
@@ -358,12 +381,20 @@ class FrameCounter:
         ws.on("framereceived", lambda payload: self._add("recv", payload))
         ws.on("framesent", lambda payload: self._add("sent", payload))
 
-    def _add(self, direction, payload):
-        setattr(self, direction, getattr(self, direction) + self._size(payload))
-        self.frames += 1
+    def _add(self, direction: str, payload) -> None:
+        if size := self._size(payload):  # the page numbers only frames with a payload, as here
+            self.sizes[direction].append(size)
 
     def total(self) -> int:
-        return self.recv + self.sent
+        return sum(self.sizes["recv"]) + sum(self.sizes["sent"])
+
+    def frames(self, rec: dict, timeout_ms: float = 2000) -> int:
+        """Bytes of the frames the page counted in ``rec`` (by their numbers on the socket)."""
+        spans = {"recv": rec["numbered_recv"], "sent": rec["numbered_sent"]}
+        deadline = time.monotonic() + timeout_ms / 1000
+        while any(len(self.sizes[d]) < first + n for d, (first, n) in spans.items()) and time.monotonic() < deadline:
+            self.page.wait_for_timeout(10)  # lets Playwright deliver the pending frame events
+        return sum(sum(self.sizes[d][first:first + n]) for d, (first, n) in spans.items())
 
 
 def _open(browser, url: str, *, timeout_ms: float = 60_000):
@@ -403,7 +434,6 @@ def measure_changes(browser, url: str, n_changes: int, *, warmup: int = 2, quiet
             check = k == warmup  # the first timed change also proves that the pixels changed
             if check and shots is not None:
                 page.screenshot(path=str(shots / "landscape-before.png"))
-            bytes_before = counter.total()
             if k == warmup:
                 expect = [sid for sid in visible if sid in learned]
                 if not expect:
@@ -414,7 +444,7 @@ def measure_changes(browser, url: str, n_changes: int, *, warmup: int = 2, quiet
                                             "timeoutMs": timeout_ms, "pixels": check})
             if warm:
                 learned |= set(rec["changed_sources"])
-            rec["playwright_bytes"] = counter.total() - bytes_before
+            rec["playwright_bytes"] = counter.frames(rec)
             previous = value
             if check:
                 before, after = rec.pop("pixels_before"), rec.pop("pixels_after")

@@ -224,6 +224,7 @@ INSTALL_JS = r"""
         bytes_sent: inWin(sent, end), bytes_recv: inWin(recv, end),
         bytes_until_t1: inWin(sent, upto) + inWin(recv, upto),
         frames_recv: recv.length, frames_sent: sent.length,
+        numbered_recv: B.numbered(recv, B.nRecv), numbered_sent: B.numbered(sent, B.nSent),
         plots_with_new_pixels: after ? Object.keys(after).filter((id) => after[id] !== B.before[id]).length : null,
         plots_hashed: after ? Object.keys(after).length : null,
         // what arrived, in order (the first 40 content changes and messages), for the record
@@ -566,20 +567,18 @@ class Session:
         return self.page.evaluate(READ_JS, [find, prop])
 
     def set(self, find, prop, value, *, mode="quiet", match=None, quiet_ms=120, timeout_ms=8000, pixels=False):
-        before = self.counter.total()
         rec = self.page.evaluate(SET_JS, {"find": find, "prop": prop, "value": _js(value), "pixels": pixels,
                                           "settle": {"mode": mode, "match": match, "quietMs": quiet_ms,
                                                      "timeoutMs": timeout_ms}})
-        rec["playwright_bytes"] = self.counter.total() - before
+        rec["playwright_bytes"] = self.counter.frames(rec)
         return rec
 
     def click(self, do, *, mode="quiet", match=None, quiet_ms=120, timeout_ms=8000, pixels=False):
         """``do()`` makes the click (Playwright); the change is timed from its pointer-down."""
-        before = self.counter.total()
         self.page.evaluate(ARM_JS, pixels)
         do()
         rec = self.page.evaluate(SETTLE_JS, {"mode": mode, "match": match, "quietMs": quiet_ms, "timeoutMs": timeout_ms})
-        rec["playwright_bytes"] = self.counter.total() - before
+        rec["playwright_bytes"] = self.counter.frames(rec)
         return rec
 
     def label(self, selector: str) -> str:
