@@ -16,7 +16,7 @@ from pathlib import Path
 
 import panel as pn
 
-from app import query
+from app import panes, query
 
 STATIC = Path(__file__).resolve().parent / "static"  # packaged with app (pyproject package-data)
 log = logging.getLogger("lae_landscapes")
@@ -121,7 +121,7 @@ class Notices:
     """Plain-text notices above a page: escaped, never rendered as HTML from user input."""
 
     def __init__(self):
-        self.pane = pn.pane.HTML("", css_classes=["notices"], sizing_mode="stretch_width", visible=False,
+        self.pane = panes.HTML("", css_classes=["notices"], sizing_mode="stretch_width", visible=False,
                                  stylesheets=[NOTICE_CSS])
         self.items: list[tuple[str, str]] = []
 
@@ -234,7 +234,7 @@ class Page:
             f'<a href="./{slug}"{ACTIVE if slug == self.slug else ""}>{html.escape(t)}</a>'
             for slug, t in NAV)
         template.header.append(pn.Row(
-            pn.pane.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]),
+            panes.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]),
             copy_link_button(), sizing_mode="stretch_width"))
         template.sidebar.append(sidebar)
         template.main.append(pn.Column(self.notices.pane, main, sizing_mode="stretch_width"))

@@ -21,7 +21,7 @@ from bokeh.models import (ColumnDataSource, FixedTicker, HoverTool, Label, Label
                           Span)
 from bokeh.plotting import figure
 
-from app import plots, shell
+from app import panes, plots, shell
 from lae_core import collapse, landscape, scalar, solvers
 
 #: the poster's example: w on the diagonal, the λ range of the bifurcation diagram, the sweep
@@ -353,17 +353,17 @@ class CollapsePage(shell.Page):
                                                css_classes=["train-progress"], margin=(14, 10))
         self.progress_box = pn.Column(self.progress, margin=0, styles={"visibility": "hidden"},
                                        css_classes=["train-progress-box"])
-        self.train_status = pn.pane.HTML("", css_classes=["train-status"], sizing_mode="stretch_width",
+        self.train_status = panes.HTML("", css_classes=["train-status"], sizing_mode="stretch_width",
                                          styles={"font-size": "13px", "color": "#444"})
-        self.count = pn.pane.HTML("", css_classes=["collapse-count"], sizing_mode="stretch_width",
+        self.count = panes.HTML("", css_classes=["collapse-count"], sizing_mode="stretch_width",
                                   styles={"font-size": "15px"}, margin=(12, 10))
-        self.formula = pn.pane.LaTeX("", css_classes=["formula"], styles={"font-size": "14px"},
+        self.formula = panes.LaTeX("", css_classes=["formula"], styles={"font-size": "14px"},
                                      sizing_mode="stretch_width")
-        self.survivors = pn.pane.HTML("", css_classes=["surviving-count"], sizing_mode="stretch_width",
+        self.survivors = panes.HTML("", css_classes=["surviving-count"], sizing_mode="stretch_width",
                                       styles={"font-size": "15px"})
-        self.ppca_formula = pn.pane.LaTeX("", css_classes=["ppca-formula"], styles={"font-size": "14px"},
+        self.ppca_formula = panes.LaTeX("", css_classes=["ppca-formula"], styles={"font-size": "14px"},
                                           sizing_mode="stretch_width")
-        self.ppca_table = pn.pane.HTML("", css_classes=["ppca-table"], stylesheets=[plots.TABLE_CSS])
+        self.ppca_table = panes.HTML("", css_classes=["ppca-table"], stylesheets=[plots.TABLE_CSS])
 
         main = pn.Column(
             _heading("1 · The poster's example: X = [x]",
@@ -698,7 +698,7 @@ def _status(text: str) -> str:
 
 
 def _heading(title: str, text: str):
-    return pn.pane.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
+    return panes.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
                         f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
                         sizing_mode="stretch_width")
 

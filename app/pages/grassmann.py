@@ -29,7 +29,7 @@ from bokeh.models import (Arrow, ColorBar, ColumnDataSource, HoverTool, Label, L
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
-from app import plots, shell
+from app import panes, plots, shell
 from app.pages.collapse import DEFAULT_SPECTRUM, parse_spectrum, spectrum_from_link, take_spectrum
 from app.plot3d import PlotlyFigure, float32
 from lae_core import grassmann, landscape
@@ -216,7 +216,7 @@ def _figure(title: str, width: int, height: int, **kwargs):
 
 
 def _heading(title: str, text: str):
-    return pn.pane.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
+    return panes.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
                         f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
                         sizing_mode="stretch_width")
 
@@ -271,7 +271,7 @@ class GrassmannPage(shell.Page):
         self.flow_button = pn.widgets.Button(label="▶ Flow φ down the gradient", color="primary",
                                              css_classes=["flow-button"], width=205, margin=(18, 10))
         self.flow_button.on_click(lambda e: self.guarded(self.toggle_flow))
-        self.flow_status = pn.pane.HTML("", css_classes=["flow-status"], sizing_mode="stretch_width",
+        self.flow_status = panes.HTML("", css_classes=["flow-status"], sizing_mode="stretch_width",
                                         styles={"font-size": "13px", "color": "#444"})
         self._build_plane()
 
@@ -279,16 +279,16 @@ class GrassmannPage(shell.Page):
                                         width=180, margin=(18, 10))
         self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("show3d",)), "value")
         self.sphere = PlotlyFigure(plot_height=520, sizing_mode="stretch_width", fixed=SPHERE_XYZ)
-        self.space_summary = pn.pane.HTML("", css_classes=["space-counts"], stylesheets=[plots.TABLE_CSS],
+        self.space_summary = panes.HTML("", css_classes=["space-counts"], stylesheets=[plots.TABLE_CSS],
                                           width=330)
         self._build_space()
 
         self.spectrum_input = shell.LiveTextInput(label=st.param.sigma.label, value=st.sigma, width=300,
                                                    css_classes=["spectrum-input"])
         self.spectrum_input.param.watch(self._spectrum_typed, "value")
-        self.table = pn.pane.HTML("", css_classes=["index-table-pane"], stylesheets=[plots.TABLE_CSS],
+        self.table = panes.HTML("", css_classes=["index-table-pane"], stylesheets=[plots.TABLE_CSS],
                                   sizing_mode="stretch_width")
-        self.betti = pn.pane.HTML("", css_classes=["betti-table-pane"], stylesheets=[plots.TABLE_CSS],
+        self.betti = panes.HTML("", css_classes=["betti-table-pane"], stylesheets=[plots.TABLE_CSS],
                                   sizing_mode="stretch_width")
 
         main = pn.Column(
@@ -303,7 +303,7 @@ class GrassmannPage(shell.Page):
                      "horizontal plane meet the rim twice, so antipodal rim points are the same line. "
                      "The white streamlines follow the negative gradient flow down to u₁."),
             pn.Row(controls("space_s1", "space_s2", "space_s3", "seed"), self.show3d),
-            pn.Row(pn.pane.Bokeh(self.disk_fig), pn.Column(self.space_summary, pn.pane.HTML(
+            pn.Row(pn.pane.Bokeh(self.disk_fig), pn.Column(self.space_summary, panes.HTML(
                 '<div style="font-size:13px;color:#444;max-width:330px;line-height:1.45">'
                 "<b>How to read it.</b> Every point of the disk is a line through the origin. The "
                 "● at index 0 is u₁, the best line: every flow line ends there. The ▲ at index 1 is "

@@ -16,7 +16,7 @@ import numpy as np
 import panel as pn
 import param
 
-from app import plots, shell
+from app import panes, plots, shell
 from app.plot3d import PlotlyFigure, surface
 from lae_core import scalar
 
@@ -254,9 +254,9 @@ class LandscapePage(shell.Page):
         x_range, y_range = self.ranges
         self.surfaces[key] = plots.SurfacePlot(KIND_TITLES.get(key, "Weight alignment loss"), EXTENT, N,
                                                x_range=x_range, y_range=y_range)
-        self.summaries[key] = pn.pane.HTML("", css_classes=["summary", f"summary-{key}"],
+        self.summaries[key] = panes.HTML("", css_classes=["summary", f"summary-{key}"],
                                            sizing_mode="stretch_width", styles={"font-size": "13px"})
-        self.formulas[key] = pn.pane.LaTeX("", renderer="katex", css_classes=["formula", f"formula-{key}"],
+        self.formulas[key] = panes.LaTeX("", renderer="katex", css_classes=["formula", f"formula-{key}"],
                                            styles={"font-size": "14px"})
         self.columns[key] = pn.Column(pn.pane.Bokeh(self.surfaces[key].figure), self.formulas[key],
                                       self.summaries[key], width=350, css_classes=[f"surface-{key}"])

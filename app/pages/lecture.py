@@ -13,7 +13,7 @@ import html
 
 import panel as pn
 
-from app import shell
+from app import panes, shell
 from app.pages import collapse, grassmann, landscape, trajectories
 
 DECK_CSS = """
@@ -54,9 +54,9 @@ SLIDES = [
 
 
 def _slide(title: str, note: str, *content, notices=None):
-    head = pn.pane.HTML(f'<div class="slide-title">{html.escape(title)}</div>', stylesheets=[DECK_CSS],
+    head = panes.HTML(f'<div class="slide-title">{html.escape(title)}</div>', stylesheets=[DECK_CSS],
                         sizing_mode="stretch_width", margin=(0, 10))
-    foot = pn.pane.HTML(f'<div class="slide-note">{note}</div>', stylesheets=[DECK_CSS],
+    foot = panes.HTML(f'<div class="slide-note">{note}</div>', stylesheets=[DECK_CSS],
                         sizing_mode="stretch_width", margin=(4, 10))
     parts = [head] + ([notices] if notices is not None else []) + list(content) + [foot]
     return pn.Column(*parts, width=shell.EMBED_SIZE[0], margin=0, css_classes=["lecture-slide"])
@@ -77,7 +77,7 @@ classified; λ > σᵢ² makes direction i <b>collapse</b>.</li>
 </ul>
 <div class="keys">→ / ← move between slides · every plot and slider is live</div>
 </div>"""
-    return pn.Column(pn.pane.HTML(text, stylesheets=[DECK_CSS], width=900), width=shell.EMBED_SIZE[0],
+    return pn.Column(panes.HTML(text, stylesheets=[DECK_CSS], width=900), width=shell.EMBED_SIZE[0],
                      css_classes=["lecture-slide"])
 
 

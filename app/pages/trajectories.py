@@ -27,7 +27,7 @@ from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, CustomJSTickFormatter, HoverTool, Range1d, Span
 from bokeh.plotting import figure
 
-from app import plots, shell
+from app import panes, plots, shell
 from lae_core import scalar, solvers
 
 EXTENT, N = 2.0, 200
@@ -365,11 +365,11 @@ class TrajectoriesPage(shell.Page):
         self.speed = shell.LiveSelect(label="Iterations per frame", options=[1, 2, 5, 10, 20, 50], value=2,
                                        width=130, css_classes=["frame-step"])
         self.speed.link(self.player, value="step")
-        self.counter = pn.pane.HTML("", css_classes=["iteration-counter-pane"], stylesheets=[PAGE_CSS],
+        self.counter = panes.HTML("", css_classes=["iteration-counter-pane"], stylesheets=[PAGE_CSS],
                                     margin=(4, 10))
-        self.outcomes = pn.pane.HTML("", css_classes=["outcomes"], stylesheets=[PAGE_CSS],
+        self.outcomes = panes.HTML("", css_classes=["outcomes"], stylesheets=[PAGE_CSS],
                                      sizing_mode="stretch_width")
-        self.notes = pn.pane.HTML("", stylesheets=[PAGE_CSS], sizing_mode="stretch_width", css_classes=["notes-pane"])
+        self.notes = panes.HTML("", stylesheets=[PAGE_CSS], sizing_mode="stretch_width", css_classes=["notes-pane"])
         # An animation frame is drawn in the browser, from the paths it already holds: no round
         # trip to the server per frame (the server learns the player's value all the same).
         self.player.jscallback(value=FRAME_JS, args=dict(
@@ -450,7 +450,6 @@ class TrajectoriesPage(shell.Page):
 
     def _controls(self):
         st = self.state
-        W = pn.widgets
         self.mode_select = shell.LiveSelect.from_param(st.param.mode, sizing_mode="stretch_width")
         self.kind_select = shell.LiveSelect.from_param(st.param.kind, sizing_mode="stretch_width")
         sliders = {name: shell.LiveFloatSlider.from_param(st.param[name], sizing_mode="stretch_width")
@@ -472,11 +471,11 @@ class TrajectoriesPage(shell.Page):
                               for name in ("n", "batch_size", "seed")]
 
         def section(text):
-            return pn.pane.HTML(f'<div class="section">{html.escape(text)}</div>', stylesheets=[SIDEBAR_CSS],
+            return panes.HTML(f'<div class="section">{html.escape(text)}</div>', stylesheets=[SIDEBAR_CSS],
                                 sizing_mode="stretch_width", margin=(8, 10, 0, 10))
 
         def hint(text):
-            return pn.pane.HTML(f'<div class="hint">{html.escape(text)}</div>', stylesheets=[SIDEBAR_CSS],
+            return panes.HTML(f'<div class="hint">{html.escape(text)}</div>', stylesheets=[SIDEBAR_CSS],
                                 sizing_mode="stretch_width", margin=(0, 10))
 
         return pn.Column(
