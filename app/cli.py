@@ -4,7 +4,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+#: the memory allocator ``serve`` runs with unless ``PYTHONMALLOC`` is set: glibc's malloc for
+#: every object, so the memory of a class's sessions goes back to the system once they close
+#: (``app.health.release_memory``); Python's own (``PYTHONMALLOC=pymalloc``) keeps it
+SERVER_MALLOC = "malloc"
+
+
+def _restart_with_server_malloc() -> None:
+    """Replace this process (same PID) by the same command under ``SERVER_MALLOC``: the allocator
+    is chosen when the interpreter starts, so it cannot be switched from here."""
+    env = dict(os.environ, PYTHONMALLOC=SERVER_MALLOC)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "app.cli", *sys.argv[1:]], env)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         from app import snapshot
         return snapshot.main(args.page, args.query, args.out, args.width, args.height, full=args.full)
     if args.command == "serve":
+        if argv is None and "PYTHONMALLOC" not in os.environ:  # the real command line, not a test's call
+            _restart_with_server_malloc()
         from app import server
         try:
             server.serve(args.address, args.port, num_procs=args.num_procs,

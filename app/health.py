@@ -1,7 +1,7 @@
 """``/health``: what the load and soak tests read from outside the server process.
 
 ``GET /health`` answers ``{"sessions": …, "sessions_by_route": {…}, "connections": …,
-"rss_mib": …, "cpu_s": …, "pid": …}``:
+"rss_mib": …, "cpu_s": …, "allocator": …, "pid": …}``:
 
 * ``sessions`` — the live Bokeh sessions of this process, summed over every route (Bokeh's own
   ``BokehTornado.get_sessions``). A session closes when its browser tab does, and Bokeh discards
@@ -14,6 +14,8 @@
 * ``rss_mib`` — the process's resident memory now (``VmRSS`` in ``/proc/self/status``; where
   there is no ``/proc``, the peak from ``getrusage``, and ``rss_kind`` says so).
 * ``cpu_s`` — the CPU time this process has used so far (user + system, seconds).
+* ``allocator`` — Python's memory allocator, ``malloc`` (what ``lae-landscapes serve`` runs
+  with, ``app.cli.SERVER_MALLOC``) or ``pymalloc`` (``PYTHONMALLOC=pymalloc``, Python's default).
 * ``pid`` — this process (with ``--num-procs`` > 1 each worker answers for itself).
 
 Nothing in it names a file, a visitor or a session id.
@@ -68,8 +70,9 @@ def release_memory() -> None:
     resident memory stays at its peak; ``malloc_trim(0)`` hands back every whole free page.
     Python's own small-object allocator (pymalloc) returns a 1 MiB arena only once every object
     in it is gone, which a few long-lived objects prevent: under pymalloc this releases a few
-    MiB; a server started with ``PYTHONMALLOC=malloc`` (every object in glibc's heap) gets most
-    of a visitor burst's memory back — at some 15–30 % more CPU per callback."""
+    MiB; under ``PYTHONMALLOC=malloc`` (every object in glibc's heap; what ``lae-landscapes
+    serve`` runs with) it gets most of a visitor burst's memory back — at some 20 % more server
+    CPU per change when the server is saturated (no difference measurable for one visitor)."""
     global _pending_release
     _pending_release = None
     gc.collect()
@@ -136,7 +139,7 @@ class HealthHandler(web.RequestHandler):
                     "connections": sum(r["connections"] for r in routes.values()), **counts,
                     "sessions_by_route": {p: r["sessions"] for p, r in routes.items()},
                     "rss_mib": round(rss, 2), "rss_kind": kind, "cpu_s": round(sum(os.times()[:2]), 3),
-                    "pid": os.getpid()})
+                    "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc", "pid": os.getpid()})
 
 
 def session_options() -> dict:

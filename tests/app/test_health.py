@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 import time
@@ -76,6 +77,22 @@ def test_an_idle_server_reports_no_session_and_its_own_resident_memory(own_serve
     assert h["rss_kind"] == "current"
     assert abs(h["rss_mib"] - vm_rss_mib(own_server.proc.pid)) < 5
     assert 20 < h["rss_mib"] < 2000 and h["cpu_s"] > 0
+
+
+def test_serve_runs_with_glibc_malloc_unless_told_otherwise():
+    """``lae-landscapes serve`` restarts itself (same PID) under PYTHONMALLOC=malloc, so a class's
+    memory goes back to the system; an explicit PYTHONMALLOC wins."""
+    for given, expected in ((None, "malloc"), ("pymalloc", "pymalloc")):
+        s = AppServer()
+        s.env.pop("PYTHONMALLOC", None)
+        if given:
+            s.env["PYTHONMALLOC"] = given
+        with s:
+            h = health(s)
+            assert h["allocator"] == expected and h["pid"] == s.proc.pid
+            with open(f"/proc/{s.proc.pid}/environ", "rb") as f:  # what the interpreter started with
+                running = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
+            assert running.get(b"PYTHONMALLOC") == expected.encode()
 
 
 @pytest.mark.e2e
