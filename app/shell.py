@@ -122,7 +122,7 @@ class Notices:
 
     def __init__(self):
         self.pane = panes.HTML("", css_classes=["notices"], sizing_mode="stretch_width", visible=False,
-                                 stylesheets=[NOTICE_CSS])
+                               stylesheets=[NOTICE_CSS])
         self.items: list[tuple[str, str]] = []
 
     def show(self, text: str, level: str = "warning") -> None:

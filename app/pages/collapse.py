@@ -354,15 +354,15 @@ class CollapsePage(shell.Page):
         self.progress_box = pn.Column(self.progress, margin=0, styles={"visibility": "hidden"},
                                        css_classes=["train-progress-box"])
         self.train_status = panes.HTML("", css_classes=["train-status"], sizing_mode="stretch_width",
-                                         styles={"font-size": "13px", "color": "#444"})
+                                       styles={"font-size": "13px", "color": "#444"})
         self.count = panes.HTML("", css_classes=["collapse-count"], sizing_mode="stretch_width",
-                                  styles={"font-size": "15px"}, margin=(12, 10))
+                                styles={"font-size": "15px"}, margin=(12, 10))
         self.formula = panes.LaTeX("", css_classes=["formula"], styles={"font-size": "14px"},
-                                     sizing_mode="stretch_width")
+                                   sizing_mode="stretch_width")
         self.survivors = panes.HTML("", css_classes=["surviving-count"], sizing_mode="stretch_width",
-                                      styles={"font-size": "15px"})
+                                    styles={"font-size": "15px"})
         self.ppca_formula = panes.LaTeX("", css_classes=["ppca-formula"], styles={"font-size": "14px"},
-                                          sizing_mode="stretch_width")
+                                        sizing_mode="stretch_width")
         self.ppca_table = panes.HTML("", css_classes=["ppca-table"], stylesheets=[plots.TABLE_CSS])
 
         main = pn.Column(
@@ -699,8 +699,8 @@ def _status(text: str) -> str:
 
 def _heading(title: str, text: str):
     return panes.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
-                        f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
-                        sizing_mode="stretch_width")
+                      f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
+                      sizing_mode="stretch_width")
 
 
 def create(**kwargs):

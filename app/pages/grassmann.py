@@ -217,8 +217,8 @@ def _figure(title: str, width: int, height: int, **kwargs):
 
 def _heading(title: str, text: str):
     return panes.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
-                        f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
-                        sizing_mode="stretch_width")
+                      f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
+                      sizing_mode="stretch_width")
 
 
 def _status(text: str) -> str:
@@ -272,7 +272,7 @@ class GrassmannPage(shell.Page):
                                              css_classes=["flow-button"], width=205, margin=(18, 10))
         self.flow_button.on_click(lambda e: self.guarded(self.toggle_flow))
         self.flow_status = panes.HTML("", css_classes=["flow-status"], sizing_mode="stretch_width",
-                                        styles={"font-size": "13px", "color": "#444"})
+                                      styles={"font-size": "13px", "color": "#444"})
         self._build_plane()
 
         self.show3d = shell.LiveToggle(label="Show 3-D sphere", value=False, css_classes=["show-3d"],
@@ -280,16 +280,16 @@ class GrassmannPage(shell.Page):
         self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("show3d",)), "value")
         self.sphere = PlotlyFigure(plot_height=520, sizing_mode="stretch_width", fixed=SPHERE_XYZ)
         self.space_summary = panes.HTML("", css_classes=["space-counts"], stylesheets=[plots.TABLE_CSS],
-                                          width=330)
+                                        width=330)
         self._build_space()
 
         self.spectrum_input = shell.LiveTextInput(label=st.param.sigma.label, value=st.sigma, width=300,
                                                    css_classes=["spectrum-input"])
         self.spectrum_input.param.watch(self._spectrum_typed, "value")
         self.table = panes.HTML("", css_classes=["index-table-pane"], stylesheets=[plots.TABLE_CSS],
-                                  sizing_mode="stretch_width")
+                                sizing_mode="stretch_width")
         self.betti = panes.HTML("", css_classes=["betti-table-pane"], stylesheets=[plots.TABLE_CSS],
-                                  sizing_mode="stretch_width")
+                                sizing_mode="stretch_width")
 
         main = pn.Column(
             _heading("1 · Gr₁(ℝ²): lines through the origin in the plane",

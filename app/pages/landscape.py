@@ -255,9 +255,9 @@ class LandscapePage(shell.Page):
         self.surfaces[key] = plots.SurfacePlot(KIND_TITLES.get(key, "Weight alignment loss"), EXTENT, N,
                                                x_range=x_range, y_range=y_range)
         self.summaries[key] = panes.HTML("", css_classes=["summary", f"summary-{key}"],
-                                           sizing_mode="stretch_width", styles={"font-size": "13px"})
+                                         sizing_mode="stretch_width", styles={"font-size": "13px"})
         self.formulas[key] = panes.LaTeX("", renderer="katex", css_classes=["formula", f"formula-{key}"],
-                                           styles={"font-size": "14px"})
+                                         styles={"font-size": "14px"})
         self.columns[key] = pn.Column(pn.pane.Bokeh(self.surfaces[key].figure), self.formulas[key],
                                       self.summaries[key], width=350, css_classes=[f"surface-{key}"])
         self.surface_row.append(self.columns[key])

@@ -55,9 +55,9 @@ SLIDES = [
 
 def _slide(title: str, note: str, *content, notices=None):
     head = panes.HTML(f'<div class="slide-title">{html.escape(title)}</div>', stylesheets=[DECK_CSS],
-                        sizing_mode="stretch_width", margin=(0, 10))
+                      sizing_mode="stretch_width", margin=(0, 10))
     foot = panes.HTML(f'<div class="slide-note">{note}</div>', stylesheets=[DECK_CSS],
-                        sizing_mode="stretch_width", margin=(4, 10))
+                      sizing_mode="stretch_width", margin=(4, 10))
     parts = [head] + ([notices] if notices is not None else []) + list(content) + [foot]
     return pn.Column(*parts, width=shell.EMBED_SIZE[0], margin=0, css_classes=["lecture-slide"])
 

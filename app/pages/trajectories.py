@@ -366,9 +366,9 @@ class TrajectoriesPage(shell.Page):
                                        width=130, css_classes=["frame-step"])
         self.speed.link(self.player, value="step")
         self.counter = panes.HTML("", css_classes=["iteration-counter-pane"], stylesheets=[PAGE_CSS],
-                                    margin=(4, 10))
+                                  margin=(4, 10))
         self.outcomes = panes.HTML("", css_classes=["outcomes"], stylesheets=[PAGE_CSS],
-                                     sizing_mode="stretch_width")
+                                   sizing_mode="stretch_width")
         self.notes = panes.HTML("", stylesheets=[PAGE_CSS], sizing_mode="stretch_width", css_classes=["notes-pane"])
         # An animation frame is drawn in the browser, from the paths it already holds: no round
         # trip to the server per frame (the server learns the player's value all the same).
@@ -472,11 +472,11 @@ class TrajectoriesPage(shell.Page):
 
         def section(text):
             return panes.HTML(f'<div class="section">{html.escape(text)}</div>', stylesheets=[SIDEBAR_CSS],
-                                sizing_mode="stretch_width", margin=(8, 10, 0, 10))
+                              sizing_mode="stretch_width", margin=(8, 10, 0, 10))
 
         def hint(text):
             return panes.HTML(f'<div class="hint">{html.escape(text)}</div>', stylesheets=[SIDEBAR_CSS],
-                                sizing_mode="stretch_width", margin=(0, 10))
+                              sizing_mode="stretch_width", margin=(0, 10))
 
         return pn.Column(
             section("Landscape"), self.mode_select, self.kind_select, sliders["lam"], sliders["x"], self.y_slider,
