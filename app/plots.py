@@ -7,6 +7,12 @@ models: that is what keeps a slider drag under the repaint budget (README, "Spee
 
 The surface is sent as 8-bit colour indices (the palette has 256 colours, so nothing visible
 is lost) — a quarter of float32's bytes — while its colour bar keeps the loss's real scale.
+The colour bar keeps one linear colour mapper, one ticker and one formatter for good: on a log
+scale (the mapper's tag "log") the bar runs over log₁₀ of the loss, and the ticker and formatter
+(``COLOUR_BAR_TICKS``, ``COLOUR_BAR_LABELS``) put the ticks at round values of the loss and label
+them with it. Giving a ``ColorBar`` another mapper makes BokehJS lay the whole page out again
+(~60–100 ms per figure in Chromium), and ticks sent from the server on every change cost a layout
+of the figure each time (~20 ms on a λ change); ticks computed in the browser cost neither.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from bokeh.models import (ColorBar, ColumnDataSource, HoverTool, LinearColorMapper, LogColorMapper,
-                          Range1d, Span)
+from bokeh.models import (ColorBar, ColumnDataSource, CustomJSTicker, CustomJSTickFormatter, HoverTool,
+                          LinearColorMapper, Range1d, Span)
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from contourpy import LineType, contour_generator
@@ -43,6 +49,67 @@ TOOLS = "pan,wheel_zoom,box_zoom,reset,save"
 
 def _grid(extent: float, n: int) -> np.ndarray:
     return np.linspace(-extent, extent, n)
+
+
+#: JavaScript (a ``CustomJSTicker``'s ``major_code``): the colour bar's ticks between
+#: ``cb_data.start`` and ``.end``. Linear: 1, 2 or 5 × 10ⁿ apart, at most six. Log (the bar runs
+#: over log₁₀ of the loss): every whole decade when there are three or more (every second, …
+#: beyond six); else 1, 2, 5 × 10ⁿ (or 1, 3 × 10ⁿ, or 10ⁿ: at most six ticks); under three of
+#: those, round values of the loss.
+COLOUR_BAR_TICKS = """
+const {start: a, end: b} = cb_data;
+const log = mapper.tags.includes("log");
+const eps = 1e-9;
+const nice = (lo, hi, target) => {  // 1, 2 or 5 × 10ⁿ apart, at most target + 1 of them
+  const span = hi - lo;
+  if (!(span > 0)) return [];
+  const base = 10 ** Math.floor(Math.log10(span / target));
+  const step = base * ([1, 2, 5, 10].find((f) => span / (base * f) <= target));
+  const out = [];
+  for (let i = Math.ceil(lo / step - eps); i <= Math.floor(hi / step + eps); i++) out.push(+(i * step).toPrecision(12));
+  return out;
+};
+if (!log) return nice(a, b, 5);
+const lo = Math.ceil(a - eps), hi = Math.floor(b + eps);
+if (hi - lo >= 2) {
+  const stride = Math.max(1, Math.ceil((hi - lo + 1) / 6));
+  const out = [];
+  for (let k = lo; k <= hi; k += stride) out.push(k);
+  return out;
+}
+let values = [];
+for (const mantissas of [[1, 2, 5], [1, 3], [1]]) {
+  values = [];
+  for (let k = lo - 1; k <= hi; k++)
+    for (const m of mantissas) {
+      const v = +(m * 10 ** k).toPrecision(12), t = Math.log10(v);
+      if (t >= a - eps && t <= b + eps) values.push(v);
+    }
+  if (values.length <= 6) break;
+}
+if (values.length < 3) values = nice(10 ** a, 10 ** b, 4).filter((v) => v > 0);
+return values.map(Math.log10);
+"""
+
+#: JavaScript (a ``CustomJSTickFormatter``'s ``code``): linear, as many decimals as the step
+#: between ticks needs (powers of ten written out below 10⁻³ and from 10⁵); log, the loss at the
+#: tick — 0.01 … 1000 plainly, 10⁻⁵ or 10⁶ beyond, 0.002 or 25 between decades.
+COLOUR_BAR_LABELS = """
+const log = mapper.tags.includes("log");
+if (!log) {
+  const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : (Math.abs(tick) || 1);
+  const top = Math.max(...ticks.map(Math.abs));
+  if (tick !== 0 && (step < 1e-3 || top >= 1e5))
+    return tick.toExponential(Math.min(10, Math.max(1, Math.ceil(Math.log10(top / step) - 1e-9))));
+  return tick.toFixed(Math.min(10, Math.max(0, -Math.floor(Math.log10(step) + 1e-9))));
+}
+const k = Math.round(tick);
+if (Math.abs(tick - k) < 1e-9 && (k < -2 || k > 3)) {
+  const sup = {"-": "⁻", "0": "⁰", "1": "¹", "2": "²", "3": "³", "4": "⁴", "5": "⁵", "6": "⁶", "7": "⁷", "8": "⁸", "9": "⁹"};
+  return "10" + String(k).split("").map((c) => sup[c]).join("");
+}
+return String(+(10 ** tick).toPrecision(6));
+"""
 
 
 class SurfacePlot:
@@ -75,9 +142,14 @@ class SurfacePlot:
         fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.image, color_mapper=self.image_mapper)
         self.contours = ColumnDataSource(dict(x=np.zeros(0, np.float32), y=np.zeros(0, np.float32)))
         fig.line("x", "y", source=self.contours, line_color="white", line_alpha=0.45, line_width=1)
-        self.linear_bar = LinearColorMapper(palette=PALETTE, low=0, high=1)
-        self.log_bar = LogColorMapper(palette=PALETTE, low=1e-3, high=1)
-        self.colorbar = ColorBar(color_mapper=self.linear_bar, width=10, title="loss", padding=4)
+        self.bar_mapper = LinearColorMapper(palette=PALETTE, low=0, high=1)
+        # Log or linear is a tag of the bar's mapper, read by the ticker and the formatter: a
+        # change of their own arguments would lay the figure out again, and with a model among
+        # them make Bokeh walk the whole document for references (~15 ms each).
+        self.bar_ticker = CustomJSTicker(args=dict(mapper=self.bar_mapper), major_code=COLOUR_BAR_TICKS)
+        self.bar_labels = CustomJSTickFormatter(args=dict(mapper=self.bar_mapper), code=COLOUR_BAR_LABELS)
+        self.colorbar = ColorBar(color_mapper=self.bar_mapper, ticker=self.bar_ticker, formatter=self.bar_labels,
+                                 width=10, title="loss", padding=4)
         fig.add_layout(self.colorbar, "right")
         self.curves = ColumnDataSource(dict(xs=[], ys=[], color=[]))
         fig.multi_line("xs", "ys", source=self.curves, line_color="color", line_width=3, line_alpha=0.9)
@@ -98,13 +170,13 @@ class SurfacePlot:
             top = hi + shift
             floor = max(lo + shift, top * 1e-4, 1e-12)
             zz = np.log10(np.clip(z + shift, floor, None))
-            a, b = np.log10(floor), np.log10(max(top, floor * 10))
-            self.log_bar.update(low=floor, high=max(top, floor * 10))
-            self.colorbar.update(color_mapper=self.log_bar, title="loss" if shift == 0 else f"loss + {shift:.3g}")
+            a, b = float(np.log10(floor)), float(np.log10(max(top, floor * 10)))
+            title = "loss" if shift == 0 else f"loss + {shift:.3g}"
         else:
             zz, a, b = z, lo, hi if hi > lo else lo + 1.0
-            self.linear_bar.update(low=a, high=b)
-            self.colorbar.update(color_mapper=self.linear_bar, title="loss")
+            title = "loss"
+        self.bar_mapper.update(low=a, high=b, tags=["log"] if log else [])  # read by COLOUR_BAR_TICKS
+        self.colorbar.title = title
         index = np.clip((zz - a) * (255.0 / (b - a)), 0, 255).astype(np.uint8)
         self.image.data["image"] = [index]  # only this column changes: only it is sent
         self.contours.data = self._contour_lines(zz, a, b)

@@ -119,3 +119,13 @@ def server_unless(url: str | None, env: dict | None = None):
         raise
     finally:
         server.stop()
+
+
+SUPERSCRIPT_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def read_colour_bar_label(label: str) -> float:
+    """The number a log colour bar's label shows, as a reader reads it: "0.02", "1000", "10⁻⁴"."""
+    if label.startswith("10") and label != label.translate(SUPERSCRIPT_DIGITS):
+        return 10.0 ** int(label[2:].translate(SUPERSCRIPT_DIGITS))
+    return float(label)

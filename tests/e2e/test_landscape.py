@@ -9,10 +9,14 @@ origin once λ > x².
 from __future__ import annotations
 
 import math
+import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from tests.support import read_colour_bar_label as read_label
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -80,15 +84,20 @@ def test_dragging_lambda_past_x_squared_merges_the_sum_minima_into_the_origin(ap
 
 # --------------------------------------------------------------------------- the URL is the state
 
-#: JavaScript: the colour mapper type of each figure titled in ``titles``
-COLOUR_MAPPERS = """(titles) => [...Bokeh.documents[0].all_models]
+#: JavaScript: for each colour bar in the figures titled ``titles``, its ticks and their labels
+#: over its current range and over each of ``ranges`` ([start, end] pairs), as BokehJS draws them
+COLOUR_BAR_LABELS = """([titles, ranges]) => [...Bokeh.documents[0].all_models]
     .filter(m => m.type === 'Figure' && m.title && titles.includes(m.title.text))
-    .flatMap(f => f.right.filter(r => r.type === 'ColorBar').map(c => c.color_mapper.type))"""
+    .flatMap(f => f.right.filter(r => r.type === 'ColorBar'))
+    .map(c => [[c.color_mapper.low, c.color_mapper.high], ...ranges].map(([a, b]) => {
+        const ticks = c.ticker.get_ticks(a, b, null, 0).major;
+        return [a, b, ticks, c.formatter.doFormat(ticks, {loc: 0})];
+    }))"""
 PAPER_TITLES = ["L (unregularized)", "L_π (product)", "L_σ (sum)"]
 
 
-@pytest.mark.parametrize("log_color, mapper", [("true", "LogColorMapper"), ("false", "LinearColorMapper")])
-def test_a_shared_url_reopens_its_state(app, log_color, mapper):
+@pytest.mark.parametrize("log_color", ["true", "false"])
+def test_a_shared_url_reopens_its_state(app, log_color):
     app.open(f"/?lam=1.5&x=1.2&mode=paper&log_color={log_color}")
 
     # x² = 1.44 < λ = 1.5: past the pitchfork.
@@ -97,7 +106,27 @@ def test_a_shared_url_reopens_its_state(app, log_color, mapper):
     assert app.slider_model("x")["value"] == 1.2
     assert app.slider("λ").locator(".bk-slider-title").inner_text() == "λ: 1.50"
     assert app.model("Checkbox", {"label": "Log colour scale"}, ["active"]) == {"active": log_color == "true"}
-    assert app.page.evaluate(COLOUR_MAPPERS, PAPER_TITLES) == [mapper] * 3
+    rng = random.Random(7)
+    if log_color == "true":  # the log bar spans a decade at least (SurfacePlot.update)
+        ranges = [[a, a + rng.choice([1, 1.3, 2.2, 4, 9, 25]) * rng.uniform(1, 1.2)]
+                  for a in (rng.uniform(-14, 6) for _ in range(60))]
+    else:  # losses from 10⁻¹³ to 10⁶
+        ranges = [[a * scale, (a + span) * scale] for a, span, scale in
+                  ((rng.uniform(-2, 2), rng.uniform(0.2, 5), 10 ** rng.randint(-13, 6)) for _ in range(60))]
+    bars = app.page.evaluate(COLOUR_BAR_LABELS, [PAPER_TITLES, ranges])
+    assert len(bars) == 3
+    for bar in bars:
+        for a, b, ticks, labels in bar:
+            assert 2 <= len(ticks) <= 6, (a, b, ticks)
+            assert len(labels) == len(ticks)
+            assert all(a - 1e-9 <= t <= b + 1e-9 for t in ticks), (a, b, ticks)
+            if log_color == "true":  # the bar runs over log₁₀ of the loss: "0.01" at −2, "10⁻⁵" at −5
+                assert [read_label(label) for label in labels] == pytest.approx([10 ** t for t in ticks], rel=1e-6)
+            else:  # the loss's values, 1, 2 or 5 × 10ⁿ apart, written with the digits they need
+                assert [float(label) for label in labels] == pytest.approx(ticks, rel=1e-9, abs=1e-12)
+                step = ticks[1] - ticks[0]
+                assert np.allclose(np.diff(ticks), step, rtol=1e-9)
+                assert round(step / 10 ** math.floor(math.log10(step) + 1e-9), 9) in (1, 2, 5)
     assert app.select("Mode").input_value() == "paper"
     assert app.notices() == []
     app.assert_clean()
