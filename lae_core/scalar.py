@@ -234,19 +234,41 @@ def prediction_hessian(kind, w1, w2, x, y, lam, alpha=2.0):
 
 
 def _roots(h, lo, hi, samples=2049):
-    """All sign changes of the vectorised function h on (lo, hi], refined by bisection."""
+    """All sign changes of the vectorised function h on (lo, hi], refined to full precision.
+
+    Each bracket of a sign change is narrowed by the Illinois method (regula falsi that halves
+    the value kept at a stale end): superlinear, ~10 evaluations of h instead of bisection's
+    ~55, and never outside the bracket. A step whose value is not finite (a pole between two
+    samples) is a bisection step instead, so a bracket always ends at float resolution.
+    """
     t = np.linspace(lo, hi, samples)[1:]
     f = h(t)
     idx = np.flatnonzero(np.sign(f[:-1]) * np.sign(f[1:]) < 0)
     roots = [t[i] for i in np.flatnonzero(f == 0.0)]
-    a, b = t[idx], t[idx + 1]
-    fa = f[idx]
-    for _ in range(80):
-        m = 0.5 * (a + b)
-        fm = h(m)
-        left = np.sign(fm) == np.sign(fa)
-        a, fa = np.where(left, m, a), np.where(left, fm, fa)
-        b = np.where(left, b, m)
+    a, b, fa, fb = t[idx], t[idx + 1], f[idx], f[idx + 1]
+    tiny = 4 * np.finfo(float).eps
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(200):  # the bisection fallback halves a bracket: 200 steps reach any width
+            open_ = np.abs(b - a) > tiny * np.maximum(np.abs(a), np.abs(b)) + 1e-300
+            if not open_.any():
+                break
+            c = (a * fb - b * fa) / (fb - fa)
+            mid = 0.5 * (a + b)
+            inside = np.isfinite(c) & (c > np.minimum(a, b)) & (c < np.maximum(a, b))
+            c = np.where(inside, c, mid)
+            fc = h(c)
+            bad = ~np.isfinite(fc)
+            if bad.any():
+                c = np.where(bad, mid, c)
+                fc = np.where(bad, h(c), fc)
+            fc = np.where(open_, fc, fb)
+            c = np.where(open_, c, b)
+            hit = fc == 0.0
+            flip = (np.sign(fc) != np.sign(fb)) & ~hit & open_
+            # the root lies between b and c: b becomes the far end; else keep a, halving its value
+            a, fa = np.where(flip, b, a), np.where(flip, fb, np.where(open_, 0.5 * fa, fa))
+            a, fa = np.where(hit, c, a), np.where(hit, 0.0, fa)
+            b, fb = c, fc
     return sorted(list(0.5 * (a + b)) + roots)
 
 

@@ -319,3 +319,28 @@ def test_lae_core_imports_no_user_interface_library():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- the root finder
+
+@pytest.mark.parametrize("h, lo, hi, expected", [
+    (np.cos, 0.0, 10.0, [np.pi / 2, 3 * np.pi / 2, 5 * np.pi / 2]),
+    (lambda t: t ** 3 - 2.0, 0.0, 3.0, [2.0 ** (1 / 3)]),
+    (lambda t: (t - 0.3) * (t - 0.7) * (t + 0.2), -1.0, 1.0, [-0.2, 0.3, 0.7]),
+    (lambda t: np.exp(t) - 1e6, 0.0, 20.0, [np.log(1e6)]),
+])
+def test_roots_are_found_to_full_precision_in_few_evaluations(h, lo, hi, expected):
+    calls = []
+
+    def counted(t):
+        calls.append(np.size(t))
+        return h(t)
+
+    roots = scalar._roots(counted, lo, hi)
+    assert roots == pytest.approx(expected, rel=8 * np.finfo(float).eps, abs=1e-15)
+    assert len(calls) <= 1 + 15  # the samples, then ~10 Illinois steps (bisection would take ~50)
+
+
+def test_a_pole_between_samples_ends_in_a_bracket_of_the_pole_not_in_nan():
+    roots = scalar._roots(lambda t: 1.0 / (t - 0.5003), 0.0, 1.0)
+    assert roots == pytest.approx([0.5003], abs=1e-12)
