@@ -25,12 +25,21 @@ ORIGIN_ENV = "LAE_ALLOW_WEBSOCKET_ORIGIN"
 
 # Panel adds Bokeh's MathJax bundle (1.8 MB) to any page holding an HTML pane, in case it holds
 # TeX; this app renders its formulas with KaTeX (LaTeX panes), so MathJax would only slow the
-# cold load. Panel exposes no setting for a served page, hence this narrow wrapper.
+# cold load. Likewise Bokeh's WebGL bundle (194 kB): no page has a WebGL plot
+# (tests/app/test_server_bundles.py checks every page's models). (The data-table bundle has to
+# stay: panel.min.js requires it as it loads.) Panel exposes no setting for a served page, hence
+# this narrow wrapper.
 _bundle_resources = _panel_server.bundle_resources
+
+#: Bokeh's script bundles no page of this app needs
+UNUSED_BOKEH_BUNDLES = ("bokeh-gl",)
 
 
 def _bundle_resources_without_mathjax(roots, resources, *args, **kwargs):
     kwargs.setdefault("enable_mathjax", False)
+    if resources is not None and hasattr(resources, "clone"):
+        resources = resources.clone()
+        resources.components[:] = [c for c in resources.components if c not in UNUSED_BOKEH_BUNDLES]
     return _bundle_resources(roots, resources, *args, **kwargs)
 
 
