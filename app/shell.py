@@ -140,16 +140,30 @@ class Notices:
         self.pane.visible = bool(self.items)
 
 
-class Template(pn.template.BootstrapTemplate):
-    """Panel's Bootstrap template, whose document is built in one go: Panel adds the template's
-    roots one by one, and Bokeh walks the whole model graph again after each (11 walks, ~60 ms of
-    a Landscape session's ~450 ms before its first byte). Frozen, it walks it once at the end."""
+class _OneWalk:
+    """A Panel template whose document is built in one go: Panel adds a template's roots one by
+    one, and Bokeh walks the whole model graph again after each (11 walks, ~60 ms of a Landscape
+    session's ~450 ms before its first byte). Frozen, it walks it once at the end.
+
+    The pages' template is made without Panel's busy spinner (``busy_indicator=None``): it
+    turned on and off around every change — two more messages each way, and a redraw of the
+    header, for a change the pages answer in well under 100 ms; a long task shows its own
+    progress (Collapse: Train). (Panel's slides page embeds its spinner by name: the deck keeps
+    it.)"""
 
     def _init_doc(self, doc=None, *args, **kwargs):
         if doc is None:
             return super()._init_doc(doc, *args, **kwargs)
         with doc.models.freeze():
             return super()._init_doc(doc, *args, **kwargs)
+
+
+class Template(_OneWalk, pn.template.BootstrapTemplate):
+    """The pages' template (see ``_OneWalk``)."""
+
+
+class Slides(_OneWalk, pn.template.SlidesTemplate):
+    """The lecture deck's template (see ``_OneWalk``)."""
 
 
 class Page:
@@ -240,7 +254,7 @@ class Page:
         sidebar, main = self.build()
         template = Template(
             title="LAE Landscapes", favicon="assets/favicon.svg", header_background="#23395d",
-            sidebar_width=300)
+            sidebar_width=300, busy_indicator=None)
         template.config.raw_css.append(APP_CSS)
         nav = "".join(
             f'<a href="./{slug}"{ACTIVE if slug == self.slug else ""}>{html.escape(t)}</a>'

@@ -102,7 +102,7 @@ class Lecture:
             self.slides.append(_slide(title, note, view, notices=page.notices.pane))
 
     def view(self):
-        deck = pn.template.SlidesTemplate(
+        deck = shell.Slides(
             title="LAE Landscapes — the paper, live", favicon="assets/favicon.svg",
             reveal_theme="white", reveal_config={"hash": True, "controls": True, "progress": True,
                                                  "slideNumber": "c/t", "transition": "none"})

@@ -63,6 +63,10 @@ def controls_outside_the_sidebar(app) -> list[str]:
     return clipped
 
 
+#: JavaScript: the template's busy spinners (Panel's BooleanStatus, css class "loader")
+BUSY_SPINNERS = "() => [...Bokeh.documents[0].all_models].filter(m => (m.css_classes ?? []).includes('loader')).length"
+
+
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_page_opens_cleanly(app, route):
     """No console or page error, no request off the app's host, a plot drawn, a live websocket,
@@ -75,6 +79,9 @@ def test_page_opens_cleanly(app, route):
     app.assert_clean()
     clipped = controls_outside_the_sidebar(app)
     assert not clipped, "controls overflow the sidebar:\n" + "\n".join(clipped)
+    # No busy spinner: Panel's sent two messages per change to flicker it (shell.Template). The
+    # lecture deck keeps its own: Panel's slides page embeds it by name.
+    assert app.page.evaluate(BUSY_SPINNERS) == (1 if route == "/lecture" else 0)
 
 
 def test_every_navigation_link_leads_to_a_routed_page_that_marks_itself_active(app):
