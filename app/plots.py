@@ -200,14 +200,16 @@ class SurfacePlot:
 
     def _show_sets(self, sets) -> None:
         """Points get visible markers; a curve is drawn as a line and also contributes every
-        ``HOVER_STRIDE``-th sample as an invisible, hoverable marker. Numeric columns go as
-        NumPy arrays (binary on the websocket), text once per row."""
+        ``HOVER_STRIDE``-th sample as an invisible, hoverable marker. These columns are short
+        (a few dozen rows, curves 121 samples): they go as JSON lists, not binary — each binary
+        array travels as two websocket messages of its own, which the browser takes one task
+        each to receive (~50 messages were ~6 ms of a λ change)."""
         rows = []
         curves = dict(xs=[], ys=[], color=[])
         for s in sets:
             if s.shape == "curve":
-                curves["xs"].append(s.points[:, 0].astype(np.float32))
-                curves["ys"].append(s.points[:, 1].astype(np.float32))
+                curves["xs"].append(_short(s.points[:, 0]))
+                curves["ys"].append(_short(s.points[:, 1]))
                 curves["color"].append(COLORS[s.type])
                 keep = slice(None, None, HOVER_STRIDE)
             else:
@@ -220,15 +222,21 @@ class SurfacePlot:
                   if rows else np.zeros(0, dtype))
         label = [s.type + (", degenerate" if s.degenerate else "") + " — " + s.label for s, _, _ in rows]
         self.points.data = dict(
-            x=pts[:, 0].astype(np.float32), y=pts[:, 1].astype(np.float32),
+            x=_short(pts[:, 0]), y=_short(pts[:, 1]),
             marker=list(repeat([MARKERS[s.type] for s, _, _ in rows], object)),
             color=list(repeat([COLORS[s.type] for s, _, _ in rows], object)),
-            alpha=repeat([1.0 if s.shape == "point" else 0.0 for s, _, _ in rows], np.float32),
+            alpha=_short(repeat([1.0 if s.shape == "point" else 0.0 for s, _, _ in rows], np.float64)),
             label=list(repeat(label, object)),
-            index=repeat([s.index for s, _, _ in rows], np.int32),
-            loss=repeat([s.loss for s, _, _ in rows], np.float64),
-            eig1=eig[:, 0].astype(np.float64), eig2=eig[:, 1].astype(np.float64))
+            index=[int(i) for i in repeat([s.index for s, _, _ in rows], np.int32)],
+            loss=_short(repeat([s.loss for s, _, _ in rows], np.float64)),
+            eig1=_short(eig[:, 0]), eig2=_short(eig[:, 1]))
         self.curves.data = curves
+
+
+def _short(values) -> list[float]:
+    """A short numeric column as a JSON list, to 7 significant digits (float32's, what the
+    binary columns carried; the screen and the tooltips show 3–4)."""
+    return [float(f"{v:.7g}") for v in np.asarray(values, dtype=float).ravel()]
 
 
 class BifurcationPlot:

@@ -7,6 +7,7 @@ import os
 import urllib.parse
 
 import panel as pn
+import panel.io.document as _panel_document
 import panel.io.location as _panel_location
 import panel.io.server as _panel_server
 from tornado.iostream import StreamClosedError
@@ -44,6 +45,27 @@ def _bundle_resources_without_mathjax(roots, resources, *args, **kwargs):
 
 
 _panel_server.bundle_resources = _bundle_resources_without_mathjax
+
+# A page's changes reach the browser as soon as the socket is free. Panel writes a callback's
+# changes after it returns; when Bokeh is still writing its reply to the slider's message then
+# (it is: the reply's coroutine resumes only after the callback, on the same event loop), Panel
+# puts the changes aside and looks again after a fixed `asyncio.sleep(0.01)` — 10 ms added to
+# every slider change. Waiting on the socket's own write lock instead hands the changes over the
+# moment Bokeh's reply is out (the lock serves its waiters in order, so the order of messages is
+# Bokeh's and Panel's as before). tests/app/test_server_writes.py checks both sides of this.
+_dispatch_msgs = _panel_document._dispatch_msgs
+
+
+async def _dispatch_msgs_when_the_socket_is_free(doc):
+    for conn in list(_panel_document._WRITE_MSGS.get(doc, {})):
+        lock = getattr(conn._socket, "write_lock", None)
+        if lock is not None and lock._block._value == 0:  # held: the test Panel's code makes
+            async with lock:
+                pass
+    await _dispatch_msgs(doc)
+
+
+_panel_document._dispatch_msgs = _dispatch_msgs_when_the_socket_is_free
 
 # Panel's Location converts every all-digit query value with int(): one longer than Python's
 # 4300-digit limit (sys.get_int_max_str_digits) raises, and the page fails with a 500 before
