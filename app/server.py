@@ -59,7 +59,7 @@ _dispatch_msgs = _panel_document._dispatch_msgs
 async def _dispatch_msgs_when_the_socket_is_free(doc):
     for conn in list(_panel_document._WRITE_MSGS.get(doc, {})):
         lock = getattr(conn._socket, "write_lock", None)
-        if lock is not None and lock._block._value == 0:  # held: the test Panel's code makes
+        if lock is not None and lock._block._value == 0:  # held (the test Panel itself makes)
             async with lock:
                 pass
     await _dispatch_msgs(doc)
