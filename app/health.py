@@ -1,7 +1,7 @@
 """``/health``: what the load and soak tests read from outside the server process.
 
 ``GET /health`` answers ``{"sessions": …, "sessions_by_route": {…}, "connections": …,
-"rss_mib": …, "cpu_s": …, "allocator": …, "pid": …}``:
+"rss_mib": …, "cpu_s": …, "allocator": …, "gc": {…}, "pid": …}``:
 
 * ``sessions`` — the live Bokeh sessions of this process, summed over every route (Bokeh's own
   ``BokehTornado.get_sessions``). A session closes when its browser tab does, and Bokeh discards
@@ -16,6 +16,9 @@
 * ``cpu_s`` — the CPU time this process has used so far (user + system, seconds).
 * ``allocator`` — Python's memory allocator, ``malloc`` (what ``lae-landscapes serve`` runs
   with, ``app.cli.SERVER_MALLOC``) or ``pymalloc`` (``PYTHONMALLOC=pymalloc``, Python's default).
+* ``gc`` — Python's cyclic garbage collector in this process: ``collections`` per generation
+  (0, 1, 2) and the time of the full (generation 2) ones, ``full_ms`` in total and
+  ``full_ms_max`` the longest: the server runs nothing else while one runs.
 * ``pid`` — this process (with ``--num-procs`` > 1 each worker answers for itself).
 
 Nothing in it names a file, a visitor or a session id.
@@ -28,6 +31,7 @@ import gc
 import os
 import resource
 import sys
+import time
 
 from tornado import web
 from tornado.ioloop import IOLoop
@@ -50,6 +54,25 @@ CHECK_UNUSED_MS = 5_000
 counts = {"created": 0, "destroyed": 0, "trims": 0}
 _pending_release = None
 _installed = False
+_full_gc = {"ms": 0.0, "max_ms": 0.0, "started": None}
+
+
+def _time_full_collections(phase: str, info: dict) -> None:
+    """A ``gc.callbacks`` entry: times the generation-2 collections."""
+    if info.get("generation") != 2:
+        return
+    if phase == "start":
+        _full_gc["started"] = time.perf_counter()
+    elif _full_gc["started"] is not None:
+        ms = 1000 * (time.perf_counter() - _full_gc["started"])
+        _full_gc["started"] = None
+        _full_gc["ms"] += ms
+        _full_gc["max_ms"] = max(_full_gc["max_ms"], ms)
+
+
+def gc_report() -> dict:
+    return {"collections": [g["collections"] for g in gc.get_stats()],
+            "full_ms": round(_full_gc["ms"], 1), "full_ms_max": round(_full_gc["max_ms"], 1)}
 
 
 def _libc_malloc_trim():
@@ -102,6 +125,7 @@ def install() -> None:
     if not _installed:
         pn.state.on_session_created(_session_created)
         pn.state.on_session_destroyed(_session_destroyed)
+        gc.callbacks.append(_time_full_collections)
         _installed = True
 
 
@@ -139,7 +163,8 @@ class HealthHandler(web.RequestHandler):
                     "connections": sum(r["connections"] for r in routes.values()), **counts,
                     "sessions_by_route": {p: r["sessions"] for p, r in routes.items()},
                     "rss_mib": round(rss, 2), "rss_kind": kind, "cpu_s": round(sum(os.times()[:2]), 3),
-                    "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc", "pid": os.getpid()})
+                    "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc", "gc": gc_report(),
+                    "pid": os.getpid()})
 
 
 def session_options() -> dict:

@@ -305,6 +305,7 @@ class CollapsePage(shell.Page):
     """Lays out ``CollapseState`` and keeps the plots in step with it."""
 
     slug, title = "collapse", "Posterior collapse"
+    extensions = ("katex",)  # the formulas (LaTeX panes)
     state_class = CollapseState
 
     def __init__(self, **overrides):

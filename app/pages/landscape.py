@@ -179,6 +179,7 @@ class LandscapePage(shell.Page):
     """Lays out ``LandscapeState`` and keeps the plots in step with it."""
 
     slug, title = "landscape", "Landscape"
+    extensions = ("katex",)  # the formulas (LaTeX panes)
     state_class = LandscapeState
 
     def build(self):

@@ -77,6 +77,23 @@ def test_an_idle_server_reports_no_session_and_its_own_resident_memory(own_serve
     assert h["rss_kind"] == "current"
     assert abs(h["rss_mib"] - vm_rss_mib(own_server.proc.pid)) < 5
     assert 20 < h["rss_mib"] < 2000 and h["cpu_s"] > 0
+    assert len(h["gc"]["collections"]) == 3 and 0 <= h["gc"]["full_ms_max"] <= h["gc"]["full_ms"]
+
+
+def test_full_garbage_collections_are_counted_and_timed():
+    from app import health as app_health
+
+    gc.callbacks.append(app_health._time_full_collections)
+    try:
+        before = app_health.gc_report()
+        gc.collect(1)  # not a full one
+        gc.collect()
+        after = app_health.gc_report()
+    finally:
+        gc.callbacks.remove(app_health._time_full_collections)
+    assert after["collections"][2] == before["collections"][2] + 1
+    assert after["collections"][1] >= before["collections"][1] + 1
+    assert after["full_ms"] > before["full_ms"] and after["full_ms_max"] > 0
 
 
 def test_serve_runs_with_glibc_malloc_unless_told_otherwise():

@@ -284,6 +284,16 @@ class MemorySampler:
         self.peak_rss = max(self.peak_rss, h["rss_mib"])
 
 
+def gc_delta(a: dict, b: dict) -> dict:
+    """The server's full (generation 2) garbage collections between two /health answers: how
+    many, and their time (ms) — the server answers no one while one runs."""
+    ga, gb = a.get("gc") or {}, b.get("gc") or {}
+    if not ga or not gb:
+        return {}
+    return {"n": gb["collections"][2] - ga["collections"][2], "ms": round(gb["full_ms"] - ga["full_ms"], 1),
+            "max_ms_so_far": gb["full_ms_max"]}
+
+
 def problem_kinds(problems) -> dict[str, int]:
     """How often each kind of problem occurred (who had it and the numbers left out)."""
     kinds: dict[str, int] = {}
@@ -484,6 +494,7 @@ async def wave(browser, base_url: str, n_sessions: int, n_changes: int, *, level
         "throughput_changes_per_s": made / changes_s if changes_s else math.nan,
         "server_cpu_s": {"open": opened["cpu_s"] - before["cpu_s"], "changes": after["cpu_s"] - opened["cpu_s"]},
         "server_cpu_ms_per_change": 1000 * (after["cpu_s"] - opened["cpu_s"]) / made if made else math.nan,
+        "server_full_gc": {"open": gc_delta(before, opened), "changes": gc_delta(opened, after)},
         "rss_mib": {"level_before": level_before, "all_open": opened["rss_mib"], "after_changes": after["rss_mib"],
                     "peak": peak, "per_session": (peak - baseline) / n_sessions, "final": final["rss_mib"],
                     "limit_baseline": limits["baseline"], "limit_level_before": limits["level_before"],

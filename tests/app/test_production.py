@@ -1,0 +1,134 @@
+"""What the served pages leave out, and the checks that make leaving it out safe (app/server.py,
+app/shell.py).
+
+* ``lae-landscapes serve`` turns off two of Bokeh's development checks (its own settings,
+  ``BOKEH_VALIDATE_DOC`` and ``BOKEH_PERFORM_ERROR_DIAGNOSTICS``): the document integrity check
+  on every page view, and the signature check of every callback Panel registers. The integrity
+  check runs here instead, on every page and every Landscape mode.
+* It freezes the objects of its start out of the garbage collector's walks.
+* A page loads the KaTeX scripts only if it draws formulas: each page names the extensions it
+  needs (``Page.extensions``), and the served HTML follows the pages' documents.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+from bokeh.core.validation.check import check_integrity
+from bokeh.document import Document
+from panel.models.katex import KaTeX
+
+from app import server, shell
+from app.pages import landscape
+from tests.support import ROOT, AppServer
+
+PAGES = sorted(set(server.ROUTES) - {"/"})
+
+# Calls app.server.serve with pn.serve replaced (nothing is served), then prints what it set.
+SERVE_SETTINGS = r"""
+import gc, json
+import panel as pn
+from bokeh.settings import settings
+from app import server
+seen = {}
+pn.serve = lambda *a, **k: seen.update(k)
+server.serve("127.0.0.1", 0)
+print(json.dumps({"validate_doc": settings.perform_document_validation(),
+                  "error_diagnostics": settings.perform_error_diagnostics(),
+                  "frozen": gc.get_freeze_count(), "served": bool(seen)}))
+"""
+
+
+def serve_settings(**env) -> dict:
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOKEH_")}
+    out = subprocess.run([sys.executable, "-c", SERVE_SETTINGS], cwd=ROOT, env={**environ, **env},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_serve_turns_bokehs_development_checks_off_and_freezes_its_start():
+    s = serve_settings()
+    assert s["served"] and s["validate_doc"] is False and s["error_diagnostics"] is False
+    assert s["frozen"] > 50_000  # modules, classes and functions: the app's imports
+
+
+def test_bokehs_environment_variables_win():
+    s = serve_settings(BOKEH_VALIDATE_DOC="true", BOKEH_PERFORM_ERROR_DIAGNOSTICS="true")
+    assert s["validate_doc"] is True and s["error_diagnostics"] is True
+
+
+def test_the_test_process_keeps_bokehs_checks():
+    """The checks the server skips are on here: a page that broke them would fail these tests."""
+    from bokeh.settings import settings
+
+    assert settings.perform_document_validation() and settings.perform_error_diagnostics()
+
+
+def integrity_issues(doc: Document) -> list[str]:
+    issues = check_integrity(list(doc.models))
+    return [f"{i.code} {i.name}: {i.text}" for i in issues.error + issues.warning]
+
+
+@pytest.mark.parametrize("route", PAGES)
+def test_every_page_passes_bokehs_integrity_check(route):
+    doc = Document()
+    server.ROUTES[route]().server_doc(doc)
+    assert len(doc.models) > 50
+    assert integrity_issues(doc) == []
+
+
+def test_every_landscape_mode_passes_it():
+    page = landscape.LandscapePage(sync_url=False)
+    doc = Document()
+    page.view().server_doc(doc)
+    for mode in landscape.LandscapeState.param.mode.objects:
+        page.state.mode = mode
+        assert integrity_issues(doc) == [], mode
+
+
+def test_the_integrity_check_sees_a_broken_document():
+    """The check above can fail: a glyph naming a column its source lacks is an error."""
+    from bokeh.plotting import figure
+
+    fig = figure()
+    fig.line(x="x", y="missing", source={"x": [1, 2]})
+    doc = Document()
+    doc.add_root(fig)
+    assert any("BAD_COLUMN_NAME" in i for i in integrity_issues(doc))
+
+
+PAGE_CLASSES = {route: cls for route in PAGES
+                for cls in shell.Page.__subclasses__() if route == f"/{cls.slug}"}
+
+
+@pytest.mark.parametrize("route", sorted(PAGE_CLASSES))
+def test_a_page_names_katex_exactly_when_it_draws_formulas(route):
+    cls = PAGE_CLASSES[route]
+    doc = Document()
+    cls(sync_url=False).view().server_doc(doc)
+    draws_formulas = any(isinstance(m, KaTeX) for m in doc.models)
+    assert ("katex" in cls.extensions) == draws_formulas, cls.__name__
+
+
+def test_every_page_class_is_checked():
+    assert set(PAGE_CLASSES) == set(PAGES) - {"/lecture"}
+    assert {"/grassmannian", "/trajectories"} <= {r for r, c in PAGE_CLASSES.items() if not c.extensions}
+
+
+def test_the_served_html_loads_katex_only_where_formulas_are():
+    needs = {"/landscape", "/collapse", "/lecture"}  # the lecture deck holds both
+    with AppServer() as srv:
+        for route in PAGES + ["/grassmannian?embed=true", "/landscape?embed=true"]:
+            html = urllib.request.urlopen(srv.url + route, timeout=60).read().decode()
+            scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
+            assert any("bokeh.min.js" in s for s in scripts), route  # the check sees the scripts
+            has = any("katex" in s for s in scripts)
+            assert has == (route.split("?")[0] in needs), route
