@@ -232,7 +232,7 @@ class LandscapePage(shell.Page):
             self._compact_surface(key)
         if focus == "pitchfork":
             for key, col in self.columns.items():
-                col.visible = key == "sum"
+                shell.show(col, key == "sum")
             self.bifurcation.figure.width, self.bifurcation.figure.height = 440, 330
             body = pn.Row(self.columns["sum"], pn.pane.Bokeh(self.bifurcation.figure))
         else:
@@ -268,15 +268,16 @@ class LandscapePage(shell.Page):
     def set_visibility(self):
         m = self.state.mode
         for k, col in self.columns.items():
-            col.visible = (k == "alignment") == (m == "alignment")
             if getattr(self, "compact_focus", None) == "pitchfork":
-                col.visible = k == "sum"
+                shell.show(col, k == "sum")
+            else:
+                shell.show(col, (k == "alignment") == (m == "alignment"))
         names = {"y": m in ("tied", "prediction", "alignment"), "alpha": m == "alpha",
                  "lam": m != "alignment"}
         for n in ("lam_pred", "lam_info", "lam_reg", "lam_self"):
             names[n] = m == "alignment"
         for widget_name, visible in names.items():
-            self.widgets[widget_name].visible = visible
+            shell.show(self.widgets[widget_name], visible)
 
     def redraw(self, changed):
         """Repaint what depends on the changed parameters (all of it when ``changed`` is None)."""

@@ -1,6 +1,7 @@
 """The Landscape page without a browser: URL parsing, the state → numbers path, the summary."""
 
 import numpy as np
+import panel as pn
 import pytest
 
 from app import query
@@ -127,3 +128,41 @@ def test_a_lambda_change_leaves_the_unregularized_map_untouched_and_redraws_the_
     assert page.surfaces["unregularized"].image.data["image"][0] is not None
     assert np.array_equal(before["unregularized"], after["unregularized"])
     assert not np.array_equal(before["sum"], after["sum"])
+
+
+@pytest.mark.parametrize("mode", list(LandscapeState.param.mode.objects))
+def test_each_mode_shows_its_maps_and_sliders_with_css_and_never_with_visible(mode):
+    """A mode switch shows and hides with ``display: none`` (app.shell.show): Panel's ``visible``
+    makes BokehJS lay out the whole document again (a switch took up to 450 ms)."""
+    from bokeh.document import Document
+
+    from app import shell
+
+    page = LandscapePage(sync_url=False)
+    sidebar, main = page.build()
+    doc = Document()
+    doc.add_root(pn.Row(sidebar, main).get_root(doc))  # the models exist: changes reach them
+    for m in LandscapeState.param.mode.objects:  # arrive at ``mode`` from every other one
+        page.state.mode = m
+        page.state.mode = mode
+        shown_maps = {k for k, col in page.columns.items() if shell.shown(col)}
+        assert shown_maps == set(page.state.kinds()), (m, mode)
+        sliders = {n for n in ("lam", "y", "alpha", "lam_pred") if shell.shown(page.widgets[n])}
+        expected = {"paper": {"lam"}, "alpha": {"lam", "alpha"}, "tied": {"lam", "y"},
+                    "prediction": {"lam", "y"}, "alignment": {"y", "lam_pred"}}[mode]
+        assert sliders == expected, (m, mode)
+        assert all(c.visible for c in page.columns.values())
+        assert all(w.visible for w in page.widgets.values())
+    # what the browser gets: "display: none" to hide, None (a removal) to show
+    alpha = [m for m in doc.models if type(m).__name__ == "Slider" and m.title == page.widgets["alpha"].name]
+    assert len(alpha) == 1 and alpha[0].styles["display"] == (None if mode == "alpha" else "none")
+
+
+def test_show_hides_and_shows_with_the_elements_own_style():
+    from app import shell
+
+    w = pn.widgets.FloatSlider(styles={"color": "red"})
+    shell.show(w, False)
+    assert w.styles == {"color": "red", "display": "none"} and not shell.shown(w)
+    shell.show(w, True)
+    assert w.styles == {"color": "red", "display": None} and shell.shown(w)
