@@ -507,8 +507,8 @@ class TrajectoriesPage(shell.Page):
                 st.batch_size = st.n
         self.batch_widgets[1].param.update(end=st.n, value=st.batch_size)
         for w in self.batch_widgets:
-            w.visible = st.minibatch
-        self.y_slider.visible = st.mode == "tied"
+            shell.show(w, st.minibatch)
+        shell.show(self.y_slider, st.mode == "tied")
         if changed is None or set(changed) & {"mode", "kind", "lam", "x", "y"}:
             z, self.sets = st.background()
             self.surface.update(z, self.sets, log=True)

@@ -239,3 +239,19 @@ def test_a_page_opened_from_a_url_list_runs_exactly_those_solvers():
     values, _ = query.parse(st, st.URL_PARAMS, args(methods="exact_tied,sync_gd,exact_tied"))
     page = built(**values)
     assert [r.method for r in page.runs] == ["sync_gd", "exact_tied"]
+
+
+def test_the_mini_batch_and_y_controls_show_only_when_they_apply_with_css():
+    """Shown and hidden with ``display: none`` (app.shell.show), never with Panel's ``visible``
+    (which makes BokehJS lay out the whole page again)."""
+    from app import shell
+
+    page = built()
+    assert not any(shell.shown(w) for w in page.batch_widgets) and not shell.shown(page.y_slider)
+    page.state.minibatch = True
+    assert all(shell.shown(w) for w in page.batch_widgets)
+    page.state.mode = "tied"
+    assert shell.shown(page.y_slider)
+    page.state.param.update(minibatch=False, mode="scalar")
+    assert not any(shell.shown(w) for w in page.batch_widgets) and not shell.shown(page.y_slider)
+    assert all(w.visible for w in [*page.batch_widgets, page.y_slider])
