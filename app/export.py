@@ -29,7 +29,7 @@ from panel.io.resources import BASE_TEMPLATE, CDN_DIST, LOCAL_DIST, Resources, b
 from panel.models.state import State
 from pyviz_comms import Comm
 
-from app import query
+from app import query, shell
 from app.pages import collapse, grassmann, landscape, trajectories
 from app.plot3d import PlotlyFigure
 
@@ -150,7 +150,7 @@ def export_layout(slug: str, view: ExportView, page, slider) -> pn.Column:
     sidebar, main = page.build()
     state = page.state
     label = state.param[view.parameter].label
-    if any(not w.visible for part in (sidebar, main) for w in part.select(pn.widgets.Widget) if w.label == label):
+    if any(not shell.shown(w) for part in (sidebar, main) for w in part.select(pn.widgets.Widget) if w.label == label):
         # e.g. the Landscape page's alignment mode, whose loss has no λ
         raise ExportError(f"the page hides its {label} control with these settings: {label} does not "
                           "enter what it shows, so there is nothing to move")
