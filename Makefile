@@ -10,10 +10,12 @@ PORT   ?= 5006
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall when the dependency list changes.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Reinstall when the dependency list or the lock changes. The runtime dependencies are held at
+# requirements.lock's pins (what the Docker image installs), so a release on PyPI cannot change
+# what the tests run against; the test tools are not pinned.
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
 
 ## The app at http://localhost:$(PORT)
