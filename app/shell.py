@@ -300,7 +300,7 @@ class Page:
         16:9 iframe (EMBED_SIZE), with a way out to the full page and a copy-link control."""
         self.embedded = True
         self.build()
-        full = pn.widgets.Button(label=f"LAE Landscapes · {self.title} ↗", button_type="light",
+        full = pn.widgets.Button(label=f"LAE Landscapes · {self.title} ↗", color="light",
                                  css_classes=["full-page"], height=26, margin=(0, 4),
                                  description="Open the full page, in this state, in a new tab")
         full.js_on_click(code=f"window.open({URL_WITHOUT_EMBED_JS}, '_blank', 'noopener');")
@@ -349,7 +349,7 @@ def copy_link_button(compact: bool = False):
     — on the clipboard, in the
     browser (no round trip); on plain http, where the Clipboard API is missing, through a
     hidden text area."""
-    button = pn.widgets.Button(label="Copy link", button_type="light", css_classes=["copy-link"],
+    button = pn.widgets.Button(label="Copy link", color="light", css_classes=["copy-link"],
                                width=110 if not compact else 96, height=30 if not compact else 26,
                                margin=(8, 10) if not compact else (0, 4),
                                description="Copy a link to this page in its current state")
