@@ -167,10 +167,25 @@ class HealthHandler(web.RequestHandler):
                     "pid": os.getpid()})
 
 
+#: environment variable: another UNUSED_LIFETIME_MS (ms, 1000 – 3 600 000), e.g. for a slow
+#: server whose visitors' browsers take longer to connect; the sweep then runs at least as often
+#: as every half of it
+UNUSED_LIFETIME_ENV = "LAE_UNUSED_SESSION_MS"
+
+
 def session_options() -> dict:
     """Bokeh server options for ``pn.serve``: how long a session without a browser lives."""
-    return {"unused_session_lifetime_milliseconds": UNUSED_LIFETIME_MS,
-            "check_unused_sessions_milliseconds": CHECK_UNUSED_MS}
+    lifetime = UNUSED_LIFETIME_MS
+    raw = os.environ.get(UNUSED_LIFETIME_ENV, "").strip()
+    if raw:
+        try:
+            lifetime = int(raw)
+        except ValueError:
+            raise ValueError(f"{UNUSED_LIFETIME_ENV}={raw[:40]!r}: not a whole number of milliseconds") from None
+        if not 1_000 <= lifetime <= 3_600_000:
+            raise ValueError(f"{UNUSED_LIFETIME_ENV}={lifetime}: must be between 1000 and 3600000 ms")
+    return {"unused_session_lifetime_milliseconds": lifetime,
+            "check_unused_sessions_milliseconds": min(CHECK_UNUSED_MS, lifetime // 2)}
 
 
 def route() -> tuple:

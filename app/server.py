@@ -12,6 +12,7 @@ import panel.io.document as _panel_document
 import panel.io.location as _panel_location
 import panel.io.server as _panel_server
 from bokeh.settings import settings as _bokeh_settings
+from panel.io.resources import LOCAL_DIST
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
@@ -103,6 +104,21 @@ def _install_closed_tab_filter(session_context=None) -> None:
         loop.set_exception_handler(_drop_closed_tab_writes)
 
 
+# Panel points a session's stylesheets at its own files (not its CDN) only while it writes the
+# page's HTML (panel.io.server.server_html_page_for_session sets the document's "dist_url" and
+# rewrites them). A session Bokeh makes when a browser connects after its page's session was
+# discarded (a tab slower than UNUSED_LIFETIME_MS, as in a class of 20 opening the app at once on
+# a busy server) has no HTML written for it: every stylesheet in it pointed at cdn.holoviz.org —
+# a request leaving the machine, and a page with no styles offline. Set before the session's
+# document is built, "dist_url" makes Panel write local addresses into every stylesheet as it
+# makes it (tests/e2e/test_late_browser.py). The routes are all one level deep, so the address
+# is the one Panel gives their HTML.
+def _local_stylesheets(session_context) -> None:
+    doc = getattr(session_context, "_document", None)
+    if doc is not None:
+        doc._template_variables.setdefault("dist_url", LOCAL_DIST)
+
+
 def default_origins(address: str, port: int) -> list[str]:
     """The app's own host only: what a browser on this machine sends as Origin."""
     hosts = {"localhost", "127.0.0.1", address if address not in ("0.0.0.0", "::", "") else "localhost"}
@@ -156,6 +172,7 @@ def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
         raise ValueError(f"allow_websocket_origin: {wildcards[0]!r} (like '*') would let any site open the "
                          "app's websocket; name the origins (host:port)")
     pn.state.on_session_created(_install_closed_tab_filter)  # in each worker process's loop
+    pn.state.on_session_created(_local_stylesheets)
     extra_patterns = [health.route(), *kwargs.pop("extra_patterns", [])]  # /health: sessions, memory
     kwargs = {**health.session_options(), **kwargs}  # how long a session waits for its browser
     return pn.serve(ROUTES, address=address, port=port, num_procs=num_procs, websocket_origin=origins,

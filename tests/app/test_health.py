@@ -145,3 +145,20 @@ def test_a_dropped_page_leaves_no_panel_object_alive(route):
     assert live_panel_objects() > before
     del view
     assert live_panel_objects() == before
+
+
+def test_how_long_a_session_waits_for_its_browser_can_be_set(monkeypatch):
+    from app import health
+
+    monkeypatch.delenv(health.UNUSED_LIFETIME_ENV, raising=False)
+    assert health.session_options() == {"unused_session_lifetime_milliseconds": 40_000,
+                                        "check_unused_sessions_milliseconds": 5_000}
+    monkeypatch.setenv(health.UNUSED_LIFETIME_ENV, " 120000 ")
+    assert health.session_options()["unused_session_lifetime_milliseconds"] == 120_000
+    monkeypatch.setenv(health.UNUSED_LIFETIME_ENV, "2000")  # swept at least every half of it
+    assert health.session_options() == {"unused_session_lifetime_milliseconds": 2_000,
+                                        "check_unused_sessions_milliseconds": 1_000}
+    for bad in ("soon", "1e4", "999", "-5", "3600001", "<script>"):
+        monkeypatch.setenv(health.UNUSED_LIFETIME_ENV, bad)
+        with pytest.raises(ValueError, match=health.UNUSED_LIFETIME_ENV):
+            health.session_options()
