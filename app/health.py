@@ -5,11 +5,12 @@
 
 * ``sessions`` — the live Bokeh sessions of this process, summed over every route (Bokeh's own
   ``BokehTornado.get_sessions``). A session closes when its browser tab does, and Bokeh discards
-  it once it has had no connection for ``UNUSED_LIFETIME_MS`` (40 s, checked every 5 s).
+  it ~35–40 s after that (``CLOSED_LIFETIME_MS``); one no browser has connected to yet waits
+  ``UNUSED_LIFETIME_MS`` (120 s) for it.
 * ``connections`` — open websockets to those sessions.
 * ``created``, ``destroyed`` — sessions this process has created and discarded so far. A page
   view creates one session; more than one per view means Bokeh discarded a session before its
-  browser connected (``unused_session_lifetime`` ran out) and made a new one when it did.
+  browser connected (``UNUSED_LIFETIME_MS`` ran out) and made a new one when it did.
 * ``trims`` — how often memory was handed back to the system (see ``release_memory``).
 * ``rss_mib`` — the process's resident memory now (``VmRSS`` in ``/proc/self/status``; where
   there is no ``/proc``, the peak from ``getrusage``, and ``rss_kind`` says so).
@@ -32,24 +33,35 @@ import os
 import resource
 import sys
 import time
+import weakref
 
 from tornado import web
-from tornado.ioloop import IOLoop
+from tornado.ioloop import IOLoop, PeriodicCallback
 
 PATH = r"/health"
 #: a session discard releases memory this long after it, together with the discards in between
 RELEASE_DELAY_S = 2.0
 
-#: Bokeh discards a session that has had no browser connected for UNUSED_LIFETIME_MS, looking
-#: every CHECK_UNUSED_MS (its defaults: 15 s, every 17 s). That clock starts when the page is
-#: served, before the browser has loaded the scripts and connected: with 20 visitors arriving
-#: at once on a 2-core server, building the sessions alone (~0.5 s of CPU each) takes longer
-#: than 15 s, and Bokeh threw away sessions whose browsers were still loading — each then got a
-#: new session when it connected (twice the work, and a page whose stylesheets point at Panel's
-#: CDN). 40 s protects a page being served; sweeping every 5 s still discards a closed tab's
-#: session within 45 s (the load test allows 60 s for the memory to come back).
-UNUSED_LIFETIME_MS = 40_000
+#: Two lifetimes for a session with no browser connected (Bokeh has one for both, its
+#: ``unused_session_lifetime``, 15 s by default).
+#:
+#: * UNUSED_LIFETIME_MS — a session no browser has connected to yet. Its clock starts when the
+#:   page's HTML is made, before the browser has loaded the scripts: with 20 visitors arriving at
+#:   once on a 2-core server, building their sessions (~0.5 s of CPU each) and their 20 tabs
+#:   loading on the same cores took more than 40 s for the last tabs on a slow day, and Bokeh
+#:   threw their sessions away — each got a new one when it connected, twice the work. This is
+#:   Bokeh's setting (``LAE_UNUSED_SESSION_MS`` sets another).
+#: * CLOSED_LIFETIME_MS — a session whose tab has closed: ``sweep_closed_sessions`` asks Bokeh
+#:   to discard it once its last websocket has been gone this long, so its memory comes back
+#:   within ~45 s (the load test allows 60 s), however long the first wait is.
+#:
+#: Bokeh looks for sessions to discard every CHECK_UNUSED_MS.
+UNUSED_LIFETIME_MS = 120_000
+CLOSED_LIFETIME_MS = 35_000
 CHECK_UNUSED_MS = 5_000
+#: how often ``sweep_closed_sessions`` looks for sessions with a browser (a tab open for less
+#: than this may count as never connected, and wait UNUSED_LIFETIME_MS)
+SWEEP_MS = 1_000
 
 counts = {"created": 0, "destroyed": 0, "trims": 0}
 _pending_release = None
@@ -106,6 +118,7 @@ def release_memory() -> None:
 
 def _session_created(session_context) -> None:
     counts["created"] += 1
+    _start_sweep(session_context)
 
 
 def _session_destroyed(session_context) -> None:
@@ -167,25 +180,71 @@ class HealthHandler(web.RequestHandler):
                     "pid": os.getpid()})
 
 
-#: environment variable: another UNUSED_LIFETIME_MS (ms, 1000 – 3 600 000), e.g. for a slow
-#: server whose visitors' browsers take longer to connect; the sweep then runs at least as often
-#: as every half of it
+#: environment variables: another UNUSED_LIFETIME_MS or CLOSED_LIFETIME_MS (ms, 1000 – 3 600 000),
+#: e.g. a longer first wait on a slow server whose visitors' browsers take long to connect
 UNUSED_LIFETIME_ENV = "LAE_UNUSED_SESSION_MS"
+CLOSED_LIFETIME_ENV = "LAE_CLOSED_SESSION_MS"
+
+
+def _env_ms(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw[:40]!r}: not a whole number of milliseconds") from None
+    if not 1_000 <= value <= 3_600_000:
+        raise ValueError(f"{name}={value}: must be between 1000 and 3600000 ms")
+    return value
+
+
+def unused_lifetime_ms() -> int:
+    """How long a session waits for its first browser (a ValueError names a bad setting)."""
+    return _env_ms(UNUSED_LIFETIME_ENV, UNUSED_LIFETIME_MS)
+
+
+def closed_lifetime_ms() -> int:
+    """How long a session outlives its tab: never longer than the first wait."""
+    return min(_env_ms(CLOSED_LIFETIME_ENV, CLOSED_LIFETIME_MS), unused_lifetime_ms())
 
 
 def session_options() -> dict:
-    """Bokeh server options for ``pn.serve``: how long a session without a browser lives."""
-    lifetime = UNUSED_LIFETIME_MS
-    raw = os.environ.get(UNUSED_LIFETIME_ENV, "").strip()
-    if raw:
-        try:
-            lifetime = int(raw)
-        except ValueError:
-            raise ValueError(f"{UNUSED_LIFETIME_ENV}={raw[:40]!r}: not a whole number of milliseconds") from None
-        if not 1_000 <= lifetime <= 3_600_000:
-            raise ValueError(f"{UNUSED_LIFETIME_ENV}={lifetime}: must be between 1000 and 3600000 ms")
+    """Bokeh server options for ``pn.serve``: how long a session waits for its browser (and a
+    check of both settings, so that a bad one stops the server before it starts)."""
+    lifetime, closed = unused_lifetime_ms(), closed_lifetime_ms()
     return {"unused_session_lifetime_milliseconds": lifetime,
-            "check_unused_sessions_milliseconds": min(CHECK_UNUSED_MS, lifetime // 2)}
+            "check_unused_sessions_milliseconds": min(CHECK_UNUSED_MS, closed // 2)}
+
+
+_had_browser: "weakref.WeakSet" = weakref.WeakSet()  # sessions seen with a websocket
+_swept_contexts: set[int] = set()
+
+
+def sweep_closed_sessions(sessions, closed_ms: float) -> int:
+    """Ask Bokeh to discard each session whose browser has been gone ``closed_ms`` (Bokeh's next
+    look for unused sessions discards it); remember those with a browser now. Returns how many
+    it asked for."""
+    asked = 0
+    for session in list(sessions):
+        if session.connection_count:
+            _had_browser.add(session)
+        elif (session in _had_browser and not session.expiration_requested
+              and session.milliseconds_since_last_unsubscribe > closed_ms):
+            session.request_expiration()
+            asked += 1
+    return asked
+
+
+def _start_sweep(session_context) -> None:
+    """Once per application (route) of this process, on its loop: ``sweep_closed_sessions``
+    every SWEEP_MS."""
+    server = session_context.server_context  # its sessions: the route's (it holds them weakly)
+    if id(server.application_context) in _swept_contexts:
+        return
+    _swept_contexts.add(id(server.application_context))
+    closed_ms = closed_lifetime_ms()
+    PeriodicCallback(lambda: sweep_closed_sessions(server.sessions, closed_ms), SWEEP_MS).start()
 
 
 def route() -> tuple:

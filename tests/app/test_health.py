@@ -147,18 +147,69 @@ def test_a_dropped_page_leaves_no_panel_object_alive(route):
     assert live_panel_objects() == before
 
 
-def test_how_long_a_session_waits_for_its_browser_can_be_set(monkeypatch):
+def test_how_long_a_session_waits_for_its_browser_and_outlives_its_tab_can_be_set(monkeypatch):
     from app import health
 
     monkeypatch.delenv(health.UNUSED_LIFETIME_ENV, raising=False)
-    assert health.session_options() == {"unused_session_lifetime_milliseconds": 40_000,
+    monkeypatch.delenv(health.CLOSED_LIFETIME_ENV, raising=False)
+    assert health.session_options() == {"unused_session_lifetime_milliseconds": 120_000,
                                         "check_unused_sessions_milliseconds": 5_000}
-    monkeypatch.setenv(health.UNUSED_LIFETIME_ENV, " 120000 ")
-    assert health.session_options()["unused_session_lifetime_milliseconds"] == 120_000
-    monkeypatch.setenv(health.UNUSED_LIFETIME_ENV, "2000")  # swept at least every half of it
-    assert health.session_options() == {"unused_session_lifetime_milliseconds": 2_000,
+    assert health.closed_lifetime_ms() == 35_000
+    monkeypatch.setenv(health.UNUSED_LIFETIME_ENV, " 90000 ")
+    assert health.session_options()["unused_session_lifetime_milliseconds"] == 90_000
+    monkeypatch.setenv(health.UNUSED_LIFETIME_ENV, "20000")  # a tab's session never outlives the first wait
+    assert health.closed_lifetime_ms() == 20_000
+    monkeypatch.setenv(health.CLOSED_LIFETIME_ENV, "2000")  # and Bokeh looks at least every half of it
+    assert health.session_options() == {"unused_session_lifetime_milliseconds": 20_000,
                                         "check_unused_sessions_milliseconds": 1_000}
-    for bad in ("soon", "1e4", "999", "-5", "3600001", "<script>"):
-        monkeypatch.setenv(health.UNUSED_LIFETIME_ENV, bad)
-        with pytest.raises(ValueError, match=health.UNUSED_LIFETIME_ENV):
-            health.session_options()
+    for env in (health.UNUSED_LIFETIME_ENV, health.CLOSED_LIFETIME_ENV):
+        for bad in ("soon", "1e4", "999", "-5", "3600001", "<script>"):
+            monkeypatch.setenv(env, bad)
+            with pytest.raises(ValueError, match=env):
+                health.session_options()
+        monkeypatch.setenv(env, "20000")
+
+
+class FakeSession:
+    """What ``sweep_closed_sessions`` reads of a Bokeh ``ServerSession``."""
+
+    def __init__(self, connections=0, since_unsubscribe_ms=0.0):
+        self.connection_count, self.milliseconds_since_last_unsubscribe = connections, since_unsubscribe_ms
+        self.expiration_requested = False
+
+    def request_expiration(self):
+        self.expiration_requested = True
+
+
+def test_a_closed_tabs_session_is_let_go_and_one_still_waiting_for_its_browser_is_not():
+    from app.health import sweep_closed_sessions
+
+    waiting, open_tab, closed_tab, just_closed = FakeSession(), FakeSession(1), FakeSession(1), FakeSession(1)
+    sessions = [waiting, open_tab, closed_tab, just_closed]
+    assert sweep_closed_sessions(sessions, 1000) == 0  # the three tabs are seen with a browser
+    closed_tab.connection_count, closed_tab.milliseconds_since_last_unsubscribe = 0, 1500
+    just_closed.connection_count, just_closed.milliseconds_since_last_unsubscribe = 0, 200
+    waiting.milliseconds_since_last_unsubscribe = 10_000  # since it was made: no browser yet
+    assert sweep_closed_sessions(sessions, 1000) == 1
+    assert closed_tab.expiration_requested
+    assert not (waiting.expiration_requested or open_tab.expiration_requested or just_closed.expiration_requested)
+    assert sweep_closed_sessions(sessions, 1000) == 0  # asked once
+
+
+def test_a_real_server_lets_a_closed_tab_go_soon_and_waits_longer_for_a_late_browser():
+    env = {"LAE_UNUSED_SESSION_MS": "60000", "LAE_CLOSED_SESSION_MS": "1000"}
+    with AppServer(env=env) as srv:
+        with urllib.request.urlopen(srv.url + "/trajectories", timeout=60) as r:
+            r.read()  # a page whose browser has not connected yet
+        tab = subprocess.Popen([sys.executable, "-c", OPEN_PAGE, srv.url + "/collapse"], cwd=ROOT,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert tab.stdout.readline().strip() == "ready", tab.stderr.read()[-3000:]
+            time.sleep(2.5)  # seen with its websocket by a sweep (every second)
+            assert health(srv)["sessions_by_route"]["/collapse"] == 1
+        finally:
+            tab.communicate("close\n", timeout=60)
+        closed = time.monotonic()
+        assert wait_for(lambda: health(srv)["sessions_by_route"]["/collapse"] == 0, timeout=30)
+        assert time.monotonic() - closed < 10  # 1 s after its tab, found within a second, discarded within 0.5 s
+        assert health(srv)["sessions_by_route"]["/trajectories"] == 1  # still waiting for its browser

@@ -80,7 +80,7 @@ def test_each_visitor_costs_the_server_at_most_8_mib_and_its_session_goes_when_i
     mib = r["rss_mib"]
     assert mib["peak"] > mib["baseline"]  # five sessions do hold memory: the figure measures something
     assert r["targets"]["server memory per extra session (MiB)"]["met"], mib
-    # closed tabs' sessions are discarded within 45 s (40 s without a browser, swept every 5 s)
+    # closed tabs' sessions are discarded within ~41 s (35 s after the tab, found within 1 s, Bokeh looks every 5 s)
     assert r["targets"]["after closing: sessions back to 0 (s)"]["met"], r["wave"][0]["recovery_trace"]
 
 
