@@ -111,11 +111,13 @@ def _install_closed_tab_filter(session_context=None) -> None:
 # a busy server) has no HTML written for it: every stylesheet in it pointed at cdn.holoviz.org —
 # a request leaving the machine, and a page with no styles offline. Set before the session's
 # document is built, "dist_url" makes Panel write local addresses into every stylesheet as it
-# makes it (tests/e2e/test_late_browser.py). The routes are all one level deep, so the address
-# is the one Panel gives their HTML.
+# makes it (tests/e2e/test_late_browser.py). Only such sessions (made for a websocket, ".../ws"):
+# a page's own session is left to Panel. The routes are all one level deep, so the address is
+# the one Panel gives their HTML.
 def _local_stylesheets(session_context) -> None:
+    request = getattr(session_context, "request", None)
     doc = getattr(session_context, "_document", None)
-    if doc is not None:
+    if doc is not None and str(getattr(request, "path", "")).endswith("/ws"):
         doc._template_variables.setdefault("dist_url", LOCAL_DIST)
 
 
