@@ -179,13 +179,17 @@ class AppPage:
         """The page's current URL query (last value of each name)."""
         return {k: v[-1] for k, v in parse_qs(urlsplit(self.page.url).query).items()}
 
-    def summary(self, kind: str = "sum") -> str:
-        """The summary as shown. Panel keeps an HTML pane hidden (``visibility: hidden``, so its
-        text reads as '') until the pane's stylesheets have loaded, which can come after the
-        document is idle: wait for it to show."""
-        text = self.page.locator(f".summary-{kind} .summary-text")
+    def shown_text(self, selector: str) -> str:
+        """The text of ``selector`` as shown. Panel keeps an HTML pane hidden (``visibility:
+        hidden``, so its text reads as '') until the pane's stylesheets have loaded, which can
+        come after the document is idle: wait for it to show."""
+        text = self.page.locator(selector)
         text.wait_for(state="visible", timeout=15_000)
         return text.inner_text()
+
+    def summary(self, kind: str = "sum") -> str:
+        """The summary under a surface, as shown."""
+        return self.shown_text(f".summary-{kind} .summary-text")
 
     def notices(self) -> list[str]:
         notices = self.page.locator(".notices .notice")

@@ -33,20 +33,12 @@ COUNT_AND_LAMBDA = """() => {
 }"""
 
 
-def shown_text(app, selector: str) -> str:
-    """The text as shown: Panel keeps an HTML pane hidden (its text reads as '') until its
-    stylesheets have loaded, which can come after the document is idle (see AppPage.summary)."""
-    text = app.page.locator(selector)
-    text.wait_for(state="visible", timeout=15_000)
-    return text.inner_text()
-
-
 def count(app) -> str:
-    return shown_text(app, ".collapse-count .count-text")
+    return app.shown_text(".collapse-count .count-text")
 
 
 def survivors(app) -> str:
-    return shown_text(app, ".surviving-count .count-text")
+    return app.shown_text(".surviving-count .count-text")
 
 
 def type_spectrum(app, text: str) -> None:

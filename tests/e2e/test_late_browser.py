@@ -4,10 +4,10 @@ Bokeh discards a session no browser has connected to within ``unused_session_lif
 (``app.health.UNUSED_LIFETIME_MS``, 120 s; ``LAE_UNUSED_SESSION_MS`` sets another). When a
 20-tab class opened the app at once on a slow 2-core server, some tabs took longer than the 40 s
 it then was from their page's HTML to their websocket, and Bokeh made each a new session when it
-did connect. Panel
-points a session's stylesheets at its own files only while it writes the page's HTML, which
-that new session never had: every such tab asked cdn.holoviz.org for bootstrap.css, katex.css,
-… — a request leaving the machine, and an unstyled page with no internet.
+did connect. Panel points a session's stylesheets at its own files only while it writes the
+page's HTML, which that new session never had: every such tab asked cdn.holoviz.org for
+bootstrap.css, katex.css, … — a request leaving the machine, and an unstyled page with no
+internet.
 
 Here the server discards sessions after 1 s, and the browser gets Bokeh's script only once the
 server has discarded the session made for its page.
@@ -15,18 +15,15 @@ server has discarded the session made for its page.
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 
 from tests.e2e.conftest import AppPage, wait_until
+from tests.perf import load
 from tests.support import AppServer
 
 
 def health(server: AppServer) -> dict:
-    with urllib.request.urlopen(server.url + "/health", timeout=10) as r:
-        return json.loads(r.read())
+    return load.health(server.url, timeout=10)
 
 
 @pytest.fixture(scope="module")
