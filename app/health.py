@@ -19,7 +19,11 @@
   with, ``app.cli.SERVER_MALLOC``) or ``pymalloc`` (``PYTHONMALLOC=pymalloc``, Python's default).
 * ``gc`` — Python's cyclic garbage collector in this process: ``collections`` per generation
   (0, 1, 2) and the time of the full (generation 2) ones, ``full_ms`` in total and
-  ``full_ms_max`` the longest: the server runs nothing else while one runs.
+  ``full_ms_max`` the longest: the server runs nothing else while one runs. ``frozen``: the
+  objects it leaves out of its walks — the start-up's and the live sessions' (see
+  ``freeze_live_objects``) — as counted at the last freeze or release: counting walks them all
+  (~5 ms for 500 000), too much for every call of an endpoint a load test polls 4 times a
+  second (it put 10 ms of server CPU on each change of a 20-visitor run).
 * ``pid`` — this process (with ``--num-procs`` > 1 each worker answers for itself).
 
 Nothing in it names a file, a visitor or a session id.
@@ -63,10 +67,11 @@ CHECK_UNUSED_MS = 5_000
 #: than this may count as never connected, and wait UNUSED_LIFETIME_MS)
 SWEEP_MS = 1_000
 
-counts = {"created": 0, "destroyed": 0, "trims": 0}
+counts = {"created": 0, "destroyed": 0, "trims": 0, "freezes": 0}
 _pending_release = None
+_freeze_scheduled = False
 _installed = False
-_full_gc = {"ms": 0.0, "max_ms": 0.0, "started": None}
+_full_gc = {"ms": 0.0, "max_ms": 0.0, "started": None, "frozen": 0}
 
 
 def _time_full_collections(phase: str, info: dict) -> None:
@@ -84,7 +89,8 @@ def _time_full_collections(phase: str, info: dict) -> None:
 
 def gc_report() -> dict:
     return {"collections": [g["collections"] for g in gc.get_stats()],
-            "full_ms": round(_full_gc["ms"], 1), "full_ms_max": round(_full_gc["max_ms"], 1)}
+            "full_ms": round(_full_gc["ms"], 1), "full_ms_max": round(_full_gc["max_ms"], 1),
+            "frozen": _full_gc["frozen"]}
 
 
 def _libc_malloc_trim():
@@ -98,8 +104,31 @@ def _libc_malloc_trim():
 _malloc_trim = _libc_malloc_trim()
 
 
+def freeze_live_objects() -> None:
+    """Leave every object alive now — the sessions built so far — out of the cyclic collector's
+    walks (``gc.freeze``, which only moves lists: it costs nothing however many there are).
+
+    A session's page is tens of thousands of objects (Bokeh models, param objects) that live as
+    long as its tab. Python walks every tracked object in a full collection, and it makes one
+    each time the objects that have survived grow by a quarter: while a class opens the page
+    (each new session a quarter more) and now and then while they change sliders. Twenty page
+    views in a row made 4 of them (720 ms in all on a slow day; none since), and with 20
+    browsers on the same cores one was timed at 1.6 s: the server answers no one meanwhile
+    (``/health``'s ``full_ms_max``). Frozen, the sessions' objects are still freed by reference
+    counting as usual; only those in reference cycles wait for ``release_memory``, which runs
+    after every discard of sessions. Scheduled once per burst from ``_session_created``: it runs
+    after the session's page is built."""
+    global _freeze_scheduled
+    _freeze_scheduled = False
+    gc.freeze()
+    counts["freezes"] += 1
+    _full_gc["frozen"] = gc.get_freeze_count()
+
+
 def release_memory() -> None:
-    """Collect garbage, then ask glibc to return the free pages of its heap to the system.
+    """Collect every object that is garbage — the frozen ones included (``gc.unfreeze``, a full
+    collection, then ``gc.freeze`` again for the sessions still alive) — then ask glibc to
+    return the free pages of its heap to the system.
 
     A discarded session's objects are freed, but glibc keeps the freed pages for reuse, so the
     resident memory stays at its peak; ``malloc_trim(0)`` hands back every whole free page.
@@ -107,18 +136,29 @@ def release_memory() -> None:
     in it is gone, which a few long-lived objects prevent: under pymalloc this releases a few
     MiB; under ``PYTHONMALLOC=malloc`` (every object in glibc's heap; what ``lae-landscapes
     serve`` runs with) it gets most of a visitor burst's memory back — at some 20 % more server
-    CPU per change when the server is saturated (no difference measurable for one visitor)."""
+    CPU per change when the server is saturated (no difference measurable for one visitor).
+    This full collection walks every live session, as one did before the sessions were frozen:
+    one per burst of discards."""
     global _pending_release
     _pending_release = None
+    gc.unfreeze()
     gc.collect()
+    gc.freeze()
+    _full_gc["frozen"] = gc.get_freeze_count()
     if _malloc_trim is not None:
         _malloc_trim(0)
         counts["trims"] += 1
 
 
 def _session_created(session_context) -> None:
+    """Count; start the sweep of closed tabs; schedule ``freeze_live_objects`` (Bokeh builds the
+    session's page right after this hook, before the loop runs anything else)."""
+    global _freeze_scheduled
     counts["created"] += 1
     _start_sweep(session_context)
+    if not _freeze_scheduled:
+        _freeze_scheduled = True
+        IOLoop.current().add_callback(freeze_live_objects)
 
 
 def _session_destroyed(session_context) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import weakref
 
 import pytest
 from panel.viewable import Viewable
@@ -213,3 +214,55 @@ def test_a_real_server_lets_a_closed_tab_go_soon_and_waits_longer_for_a_late_bro
         assert wait_for(lambda: health(srv)["sessions_by_route"]["/collapse"] == 0, timeout=30)
         assert time.monotonic() - closed < 10  # 1 s after its tab, found within a second, discarded within 0.5 s
         assert health(srv)["sessions_by_route"]["/trajectories"] == 1  # still waiting for its browser
+
+
+class _Node:
+    """An object in a reference cycle: only the cyclic collector frees it."""
+
+
+def _cycle():
+    a, b = _Node(), _Node()
+    a.other, b.other = b, a
+    return a
+
+
+def test_frozen_sessions_are_left_out_of_collections_and_freed_by_the_release_after_a_discard():
+    from app import health as app_health
+
+    frozen_before = gc.get_freeze_count()
+    try:
+        session = _cycle()  # a live session's objects, in cycles like Bokeh's models
+        ref = weakref.ref(session)
+        app_health.freeze_live_objects()
+        assert gc.get_freeze_count() > frozen_before
+        assert not any(o is session for o in gc.get_objects())  # no collection walks it now
+        del session  # the session is discarded: its objects are cyclic garbage
+        gc.collect()
+        assert ref() is not None  # a full collection left it alone: it was frozen
+        kept = _cycle()  # a session still open
+        app_health.release_memory()
+        assert ref() is None  # the release after a discard collects the frozen garbage too
+        assert gc.get_freeze_count() > 0 and not any(o is kept for o in gc.get_objects())  # the rest frozen again
+    finally:
+        if frozen_before == 0:
+            gc.unfreeze()  # leave this test process as it was
+
+
+def test_a_real_server_freezes_each_new_session_and_collects_it_once_discarded():
+    with AppServer(env={"LAE_UNUSED_SESSION_MS": "1000"}) as srv:  # no browser: discarded after 1 s
+
+        def view_and_discard(route):
+            before = health(srv)
+            with urllib.request.urlopen(srv.url + route, timeout=60) as r:
+                r.read()  # builds the session (and its page's HTML)
+            built = wait_for(lambda: (h := health(srv))["freezes"] > before["freezes"] and h)
+            assert built and built["sessions"] == 1
+            discarded = wait_for(lambda: (h := health(srv))["sessions"] == 0 and h["trims"] > before["trims"] and h)
+            assert discarded, health(srv)
+            return before, built, discarded
+
+        view_and_discard("/landscape")  # the first fills the caches that stay (templates, stylesheets)
+        before, built, discarded = view_and_discard("/landscape")
+        # the session's page (~15 000 objects) was frozen once built, and collected once discarded
+        assert built["gc"]["frozen"] > before["gc"]["frozen"] + 5000
+        assert discarded["gc"]["frozen"] < before["gc"]["frozen"] + 1000
