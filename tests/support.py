@@ -121,6 +121,23 @@ def server_unless(url: str | None, env: dict | None = None):
         server.stop()
 
 
+#: JavaScript for the benchmarks' page scripts: ``shownFirst(models)`` — those of ``models`` that
+#: are on screen (not ``visible: false``, and their element not hidden by CSS, as
+#: ``app.shell.show`` hides the controls of another mode), or all of them when none is.
+SHOWN_FIRST_JS = r"""
+const shownFirst = (models) => {
+  const views = new Map([...Bokeh.index.all_views()].map((v) => [v.model, v]));
+  const onScreen = (m) => {
+    if (m.visible === false) return false;
+    const el = views.get(m)?.el;
+    return el == null || el.getClientRects().length > 0;  // none inside a display: none
+  };
+  const shown = models.filter(onScreen);
+  return shown.length ? shown : models;
+};
+"""
+
+
 SUPERSCRIPT_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 
 

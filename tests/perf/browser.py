@@ -42,7 +42,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.support import chromium_launch_kwargs, server_unless
+from tests.support import SHOWN_FIRST_JS, chromium_launch_kwargs, server_unless
 
 #: λ values the benchmark cycles through: each differs from the previous one, and with x = 1
 #: (the default) the walk crosses λ = x² back and forth, so the sum loss's minima appear and vanish.
@@ -150,12 +150,13 @@ INIT_JS = r"""
 # The page's figures, their visible state and data sources; installs the data listeners.
 SETUP_JS = r"""
 (title) => {
+  SHOWN_FIRST
   const B = window.__laeBench;
   if (!B || B.hookedAt == null) throw new Error("paint hook not installed (Bokeh API changed?)");
   const doc = Bokeh.documents[0];
   const models = [...doc.all_models];
   const sliders = models.filter((m) => m.type === "Slider" && m.title === title);
-  const slider = sliders.find((m) => m.visible !== false) ?? sliders[0];
+  const slider = shownFirst(sliders)[0];
   if (!slider) throw new Error(`no Slider titled ${title}`);
   B.slider = slider;
   const views = [...Bokeh.index.all_views()].filter((v) => typeof v._actual_paint === "function");
@@ -182,7 +183,7 @@ SETUP_JS = r"""
   }
   return {figures, images, slider_value: slider.value, lateHook: B.lateHook};
 }
-"""
+""".replace("SHOWN_FIRST", SHOWN_FIRST_JS)
 
 # One change: set the slider, wait until every affected plot has repainted, return the timeline.
 CHANGE_JS = r"""

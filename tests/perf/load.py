@@ -53,7 +53,7 @@ import sys
 import time
 import urllib.request
 
-from tests.support import AppServer, chromium_launch_kwargs, server_unless
+from tests.support import SHOWN_FIRST_JS, AppServer, chromium_launch_kwargs, server_unless
 
 ROUTE = "/landscape"
 SLIDER = ("Slider", "λ")
@@ -109,12 +109,13 @@ READY_JS = r"""
 # the page's notice area; returns the source ids (those with an image column separately).
 SETUP_JS = r"""
 ({type, title}) => {
+  SHOWN_FIRST
   const L = window.__laeLoad;
   const models = [...Bokeh.documents[0].all_models];
   const found = models.filter((m) => (m.type === type || String(m.type).endsWith("." + type))
                                      && (title == null || m.title === title));
   if (!found.length) throw new Error(`no ${type} titled ${title}`);
-  L.control = found.find((m) => m.visible !== false) ?? found[0];
+  L.control = shownFirst(found)[0];
   L.views = [...Bokeh.index.all_views()].filter((v) => typeof v._actual_paint === "function");
   const seen = new Set(), sources = [], images = [];
   for (const v of L.views) for (const r of v.model.renderers) {
@@ -140,7 +141,7 @@ SETUP_JS = r"""
   }
   return {sources, images, value: L.control.value, start: L.control.start ?? null, end: L.control.end ?? null};
 }
-"""
+""".replace("SHOWN_FIRST", SHOWN_FIRST_JS)
 
 # One change: set the control, wait until the expected sources have new data and every visible
 # plot asked to repaint has painted, then for quietMs of nothing new. With ``learn`` any changed

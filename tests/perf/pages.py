@@ -47,7 +47,7 @@ import time
 from dataclasses import dataclass
 
 from tests.perf import browser
-from tests.support import AppServer, chromium_launch_kwargs
+from tests.support import SHOWN_FIRST_JS, AppServer, chromium_launch_kwargs
 
 #: the pages with controls of their own; the lecture deck shows the other pages' compact views
 #: (the same controls and code), so it is measured for its cold load only
@@ -67,6 +67,7 @@ TRAJ = "/trajectories?methods=untied_gd,sync_gd,tied_gd&lr_exp=-2.5&tol_exp=-14&
 # frame clock, and the helpers every change uses.
 INSTALL_JS = r"""
 () => {
+  SHOWN_FIRST
   const B = window.__laeBench;
   if (!B || B.hookedAt == null) throw new Error("paint hook not installed (Bokeh API changed?)");
   const doc = Bokeh.documents[0];
@@ -102,8 +103,7 @@ INSTALL_JS = r"""
     };
     const found = B.models().filter(ok);
     if (!found.length) throw new Error("no model matches " + JSON.stringify(spec));
-    const shown = found.filter((m) => m.visible !== false);
-    return (shown.length ? shown : found)[0];
+    return shownFirst(found)[0];
   };
   // not content: the address bar (written 250 ms after a change, by design) and browser info
   B.excluded = (e) => e.busy || /Location|BrowserInfo/.test(e.type);
@@ -271,7 +271,7 @@ INSTALL_JS = r"""
   });
   return B.models().length;
 }
-"""
+""".replace("SHOWN_FIRST", SHOWN_FIRST_JS)
 
 # One change made by setting a model property from the browser side, timed to the screen.
 SET_JS = r"""
