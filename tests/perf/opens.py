@@ -38,7 +38,7 @@ def run(views: int = 20, route: str = "/landscape", *, server_url: str | None = 
                 "full_gc": {"n": after["gc"]["collections"][2] - before["gc"]["collections"][2],
                             "ms": round(after["gc"]["full_ms"] - before["gc"]["full_ms"], 1),
                             "max_ms_so_far": after["gc"]["full_ms_max"]},
-                "sessions": after["sessions"], "rss_mib": after["rss_mib"]}
+                "sessions": after["sessions"], "freezes": after["freezes"], "rss_mib": after["rss_mib"]}
 
 
 def main(argv=None) -> int:

@@ -94,3 +94,16 @@ def test_a_long_visit_does_not_grow_the_server(suites):
     assert r["player"]["end"] > 100  # the frames walked a real animation, not a stub
     assert r["targets"]["memory growth, 200 changes + 20 runs (MiB)"]["met"], phases
     assert r["targets"]["memory change, 100 animation frames (MiB)"]["met"], phases["frames"]
+
+
+def test_a_class_opening_the_page_is_measured_and_each_session_frozen_once_built():
+    """``tests.perf.opens`` (N page views in a row) at a tiny size: finite figures, one session
+    per view, and each session's objects frozen once built (``app.health.freeze_live_objects``:
+    no full collection walks them)."""
+    proc = subprocess.run([sys.executable, "-m", "tests.perf.opens", "--views", "3"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = json.loads(proc.stdout)
+    assert out["views"] == 3 and out["sessions"] == 4  # the three and the first (the caches')
+    assert math.isfinite(out["server_cpu_ms_per_view"]) and out["server_cpu_ms_per_view"] > 0
+    assert out["wall_s"] > 0 and out["freezes"] >= 4  # the start-up, and each view (a burst shares one)
