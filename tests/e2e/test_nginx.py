@@ -12,7 +12,6 @@ sessions and their websockets.
 from __future__ import annotations
 
 import http.cookiejar
-import json
 import os
 import re
 import shutil
@@ -29,6 +28,7 @@ import pytest
 
 from deploy.render_nginx import render
 from tests.e2e.conftest import VIEWPORT, AppPage, wait_until
+from tests.perf.load import health
 from tests.support import AppServer, free_port
 
 pytestmark = pytest.mark.timeout(120)
@@ -142,11 +142,6 @@ def test_the_rendered_template_is_sticky_and_passes_the_websocket_on():
         render("80", [])
 
 
-def app_health(app: AppServer) -> dict:
-    with urllib.request.urlopen(app.url + "/health", timeout=30) as r:
-        return json.load(r)
-
-
 def test_visitors_from_one_address_are_spread_over_the_processes_and_each_kept_on_one(scale_out):
     """24 visitors, all at 127.0.0.1 (a lecture hall behind one NAT), each a cookie jar of its
     own making three requests in turn: every visitor's three reach one process, and the
@@ -172,7 +167,7 @@ def test_visitors_from_one_address_are_spread_over_the_processes_and_each_kept_o
 
 def test_sessions_through_nginx_react_to_lambda_each_on_its_own_and_stick_to_one_process(browser, scale_out):
     nginx, apps = scale_out
-    before = [app_health(app) for app in apps]
+    before = [health(app.url) for app in apps]
     visitors = [visit(browser, nginx) for _ in range(2)]
     (_, first), (_, second) = visitors
     for _, app in visitors:
@@ -180,7 +175,7 @@ def test_sessions_through_nginx_react_to_lambda_each_on_its_own_and_stick_to_one
     # Each page's session was made by one process, and its websocket reached that process: two
     # sessions in all, each with its websocket, and none made again for a websocket that
     # arrived at a process that had not rendered its page.
-    now = [app_health(app) for app in apps]
+    now = [health(app.url) for app in apps]
     assert sum(h["created"] - b["created"] for h, b in zip(now, before)) == 2
     assert [h["connections"] for h in now] == [h["sessions"] for h in now] and sum(h["sessions"] for h in now) == 2
 

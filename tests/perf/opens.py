@@ -25,7 +25,7 @@ from tests.support import server_unless
 def run(views: int = 20, route: str = "/landscape", *, server_url: str | None = None) -> dict:
     with server_unless(server_url) as (url, _server):
         def view():
-            with urllib.request.urlopen(url.rstrip("/") + route, timeout=120) as r:
+            with urllib.request.urlopen(url + route, timeout=120) as r:
                 r.read()
 
         view()
