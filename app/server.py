@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import sys
 import urllib.parse
 
 import panel as pn
@@ -163,9 +164,23 @@ def freeze_startup_objects() -> None:
     health.freeze_live_objects()
 
 
+#: said on standard error when ``serve`` runs more than one worker process (``--num-procs``)
+SHARED_PORT_WARNING = (
+    "lae-landscapes serve --num-procs {n}: the worker processes share one port and each new "
+    "connection goes to any of them, so a page's websocket usually reaches another process than "
+    "the one that built the page, which builds it again (measured: 8 page loads made 15 sessions), "
+    "and the first copy waits unused until it expires. To use several cores for a class, run one "
+    "process per port behind nginx, which keeps each browser on one process: README, "
+    "'Scale-out behind nginx'.")
+
+
 def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
           allow_websocket_origin: list[str] | None = None, show: bool = False, **kwargs):
-    """Start the server and block; ``allow_websocket_origin`` adds to the app's own host."""
+    """Start the server and block; ``allow_websocket_origin`` adds to the app's own host.
+    ``num_procs`` other than 1 is Bokeh's shared-port workers, with the cost
+    ``SHARED_PORT_WARNING`` says (0: one per core)."""
+    if num_procs < 0:
+        raise ValueError(f"num_procs: {num_procs} (1 or more; 0 for one per core)")
     pn.extension(*EXTENSIONS, notifications=False)
     use_production_settings()
     freeze_startup_objects()
@@ -174,6 +189,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
     if wildcards:
         raise ValueError(f"allow_websocket_origin: {wildcards[0]!r} (like '*') would let any site open the "
                          "app's websocket; name the origins (host:port)")
+    if num_procs != 1:
+        print(SHARED_PORT_WARNING.format(n=num_procs), file=sys.stderr, flush=True)
     pn.state.on_session_created(_install_closed_tab_filter)  # in each worker process's loop
     pn.state.on_session_created(_local_stylesheets)
     extra_patterns = [health.route(), *kwargs.pop("extra_patterns", [])]  # /health: sessions, memory

@@ -82,6 +82,16 @@ def test_serve_passes_only_named_origins_and_binds_loopback_by_default(pn_serve_
     assert sorted(kwargs["websocket_origin"]) == ["127.0.0.1:5123", "localhost:5123"]
 
 
+def test_serve_runs_one_process_unless_asked_and_says_what_shared_port_workers_cost(pn_serve_calls, capsys):
+    server.serve(port=5123)
+    assert pn_serve_calls[-1]["num_procs"] == 1 and capsys.readouterr().err == ""
+    server.serve(port=5123, num_procs=0)  # Bokeh's one per core
+    assert pn_serve_calls[-1]["num_procs"] == 0 and "nginx" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="num_procs"):
+        server.serve(port=5123, num_procs=-1)
+    assert len(pn_serve_calls) == 2
+
+
 def test_serve_adds_origins_from_the_environment(pn_serve_calls, monkeypatch):
     monkeypatch.setenv(server.ORIGIN_ENV, "lae.example.org, slides.example.org:8443")
     server.serve(port=5123, allow_websocket_origin=["class.example.edu"])

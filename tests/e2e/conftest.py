@@ -19,6 +19,8 @@ import pytest
 from tests.support import AppServer, chromium_launch_kwargs
 
 VIEWPORT = {"width": 1400, "height": 1100}
+#: how the Landscape page's sum-loss summary begins below λ = x² and above it (x = 1 by default)
+THREE_POINTS, ONE_POINT = "sum: 3 critical points", "sum: 1 critical point"
 E2E_DIR = Path(__file__).resolve().parent
 
 
@@ -256,6 +258,17 @@ class SliderDrag:
     def release(self) -> None:
         self.mouse.up()
         self.held = False
+
+
+def drag_lambda_past_x_squared(app: AppPage, lam: float) -> None:
+    """Drag λ past x² = 1: the sum loss's minima merge into the origin, and the URL follows."""
+    drag = app.grab_slider("λ")
+    drag.move_to(lam)
+    drag.release()
+    app.wait_until(lambda: app.summary("sum").startswith(ONE_POINT))
+    shown = app.slider_model("λ")["value"]
+    assert abs(shown - lam) < 0.2, (shown, lam)
+    app.wait_until(lambda: float(app.query().get("lam", "nan")) == pytest.approx(shown, abs=1e-9))
 
 
 @pytest.fixture

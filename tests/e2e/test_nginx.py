@@ -27,14 +27,13 @@ from pathlib import Path
 import pytest
 
 from deploy.render_nginx import render
-from tests.e2e.conftest import VIEWPORT, AppPage, wait_until
+from tests.e2e.conftest import THREE_POINTS, VIEWPORT, AppPage, drag_lambda_past_x_squared, wait_until
 from tests.perf.load import health
 from tests.support import AppServer, free_port
 
 pytestmark = pytest.mark.timeout(120)
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian's, outside a non-root PATH
-THREE_POINTS, ONE_POINT = "sum: 3 critical points", "sum: 1 critical point"
 #: "GET /landscape/ws HTTP/1.1" 101 … upstream=127.0.0.1:5101 (several, comma-separated, when
 #: nginx had to try another process)
 LOG_LINE = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) .*upstream=(?P<upstream>.*)$')
@@ -115,17 +114,6 @@ def visit(browser, nginx: Nginx) -> tuple:
     """A new browser context (its own cookies, its own session) on the Landscape page via nginx."""
     context = browser.new_context(viewport=VIEWPORT)
     return context, AppPage(context.new_page(), nginx).open("/landscape")
-
-
-def drag_lambda_past_x_squared(app: AppPage, lam: float) -> None:
-    """Drag λ past x² = 1: the sum loss's minima merge into the origin, and the URL follows."""
-    drag = app.grab_slider("λ")
-    drag.move_to(lam)
-    drag.release()
-    app.wait_until(lambda: app.summary("sum").startswith(ONE_POINT))
-    shown = app.slider_model("λ")["value"]
-    assert abs(shown - lam) < 0.2, (shown, lam)
-    app.wait_until(lambda: float(app.query().get("lam", "nan")) == pytest.approx(shown, abs=1e-9))
 
 
 def test_the_rendered_template_is_sticky_and_passes_the_websocket_on():
