@@ -61,6 +61,10 @@ def pn_serve_calls(monkeypatch):
     calls = []
     monkeypatch.setattr(pn, "serve", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.delenv(server.ORIGIN_ENV, raising=False)
+    # serve's process-wide settings stay out of the test process: Bokeh's checks stay on for the
+    # tests after these (tests/app/test_production.py), and nothing is frozen out of its GC
+    for setting in ("use_production_settings", "cache_model_defaults", "freeze_startup_objects"):
+        monkeypatch.setattr(server, setting, lambda: None)
     return calls
 
 
