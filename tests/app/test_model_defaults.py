@@ -1,10 +1,11 @@
-"""``app.server.cache_model_defaults``: two of Bokeh's per-property lookups, redone for every
-model a page builds, answered once instead — with exactly Bokeh's answers.
+"""``app.server.cache_model_defaults``: three of Bokeh's per-property lookups, redone for every
+model a page builds, answered once or the short way instead — with exactly Bokeh's answers.
 
 A page view builds ~350 Bokeh models, and for each property default Bokeh merged the class
-hierarchy's overridden defaults into a fresh dict and ran two imports inside
-``PropertyDescriptor.is_unstable``. ``python -m tests.perf.opens --views 20`` (alternating runs,
-2026-12-03): 409–417 ms of server CPU per Landscape page view with the cache, 478–520 without.
+hierarchy's overridden defaults into a fresh dict, ran two imports inside
+``PropertyDescriptor.is_unstable`` and looked for a theme through a failing attribute lookup.
+``python -m tests.perf.opens --views 20`` (alternating runs, 2026-12-03): 331–427 ms of server
+CPU per Landscape page view with the three, 493–555 without.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def cached(monkeypatch):
     """The cache installed, as ``serve`` does, and Bokeh's own methods put back afterwards."""
     monkeypatch.setattr(HasProps, "_overridden_defaults", HasProps._overridden_defaults)
     monkeypatch.setattr(PropertyDescriptor, "is_unstable", PropertyDescriptor.is_unstable)
+    monkeypatch.setattr(HasProps, "themed_values", HasProps.themed_values)
     server.cache_model_defaults()
 
 
@@ -83,6 +85,25 @@ def test_is_unstable_answers_as_bokehs_own():
               InstanceDefault(Slider), Slider, Slider(), object()]
     for value in values:
         assert server._is_unstable(PropertyDescriptor, value) == bokeh_own(PropertyDescriptor, value), value
+
+
+def test_themed_values_answer_as_bokehs_own_with_and_without_a_theme(cached):
+    from bokeh.themes import Theme
+
+    page = landscape.LandscapePage()
+    page.build()
+    models = [page.surfaces["sum"].figure, page.bifurcation.figure, Slider()]
+    for model in models:
+        assert model.themed_values() is server._BOKEH_THEMED_VALUES(model) is None
+    theme = Theme(json={"attrs": {"Slider": {"title": "themed"}, "Plot": {"width": 123}}})
+    for model in models:
+        theme.apply_to_model(model)
+        assert model.themed_values() is server._BOKEH_THEMED_VALUES(model)
+    slider = models[2]
+    assert slider.themed_values() == {"title": "themed"} and slider.title == "themed"
+    assert page.bifurcation.figure.themed_values() == {"width": 123}
+    slider.unapply_theme()
+    assert slider.themed_values() is server._BOKEH_THEMED_VALUES(slider) is None and slider.title != "themed"
 
 
 def test_bokeh_still_merges_on_every_call():
