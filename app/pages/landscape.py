@@ -9,6 +9,7 @@ numbers the plots show, by calling ``lae_core.scalar`` — this module computes 
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ MODES = {
 }
 EXTENT, N = 2.0, 200
 LAM_GRID = np.linspace(0.0, 4.0, 81)
+LAM_GRID.setflags(write=False)  # shared by every session (and cached bifurcation rows)
 
 
 
@@ -157,22 +159,40 @@ class LandscapeState(param.Parameterized):
 
     def bifurcation_rows(self):
         """(λ, w, type) of the sum loss's critical points over LAM_GRID — computed, not drawn
-        from a formula — and the product loss's hyperbola level as a dashed guide (α = 2)."""
-        if self.mode == "alignment":
-            return [], []
-        rows = []
-        for lam in LAM_GRID:
-            for s in self.sets("sum", lam):
-                if s.shape == "point":
-                    px, py = s.points[0]
-                    w = px if px != 0 or self.mode != "tied" else py
-                    rows.append((lam, float(w), s.type))
-        lines = []
-        if self.mode == "paper" and self.x > 0:
-            levels = [scalar.critical_product_level(self.x, lam) for lam in LAM_GRID]
-            lines.append((LAM_GRID, np.sqrt(levels), "#1f77b4", "product: √(x²/(x²+λ))"))
-            lines.append((LAM_GRID, -np.sqrt(levels), "#1f77b4", "product: −√(x²/(x²+λ))"))
-        return rows, lines
+        from a formula — and the product loss's hyperbola level as a dashed guide (α = 2).
+        They depend on the mode and, by mode, on x, y and α only: computed once per process for
+        each such setting (``_bifurcation``), as every visitor opening the page with the same
+        settings, or dragging x or α back over values already seen, asks for the same."""
+        m = self.mode
+        defaults = self.param
+        return _bifurcation(m, self.x,
+                            self.y if m in ("tied", "prediction") else defaults.y.default,
+                            self.alpha if m == "alpha" else defaults.alpha.default)
+
+
+@functools.lru_cache(maxsize=512)
+def _bifurcation(mode: str, x: float, y: float, alpha: float):
+    """``LandscapeState.bifurcation_rows`` for these settings; the arrays are read-only, as every
+    caller shares them."""
+    st = LandscapeState(mode=mode, x=x, y=y, alpha=alpha)
+    if mode == "alignment":
+        return (), ()
+    rows = []
+    for lam in LAM_GRID:
+        for s in st.sets("sum", lam):
+            if s.shape == "point":
+                px, py = s.points[0]
+                w = px if px != 0 or mode != "tied" else py
+                rows.append((lam, float(w), s.type))
+    lines = []
+    if mode == "paper" and x > 0:
+        upper = np.sqrt([scalar.critical_product_level(x, lam) for lam in LAM_GRID])
+        lower = -upper
+        for values in (upper, lower):
+            values.setflags(write=False)
+        lines.append((LAM_GRID, upper, "#1f77b4", "product: √(x²/(x²+λ))"))
+        lines.append((LAM_GRID, lower, "#1f77b4", "product: −√(x²/(x²+λ))"))
+    return tuple(rows), tuple(lines)
 
 
 class LandscapePage(shell.Page):

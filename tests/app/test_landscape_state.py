@@ -70,6 +70,45 @@ def test_every_mode_yields_finite_surfaces_and_summaries(mode):
     assert all(np.isfinite(r[1]) for r in rows)
 
 
+@pytest.mark.parametrize("x", [1.0, 0.6, 1.7])
+def test_the_pitchfork_is_the_papers_minima_plus_or_minus_sqrt_of_one_minus_lambda_over_x_squared(x):
+    """L_σ (m = k = 1): minima at w₁ = w₂ = ±√(1 − λ/x²) while 0 < λ < x², then the origin
+    alone; at λ = 0 the minima are the hyperbola w₁w₂ = 1 (a curve, not in these rows)."""
+    rows, lines = LandscapeState(x=x).bifurcation_rows()
+    for lam in landscape.LAM_GRID:
+        here = sorted((w, kind) for at, w, kind in rows if at == lam)
+        if lam == 0:
+            assert here == [(0.0, "saddle")]
+        elif lam < x * x - 1e-9:
+            w = np.sqrt(1 - lam / x ** 2)
+            assert [k for _, k in here] == ["minimum", "saddle", "minimum"], (lam, here)
+            assert [v for v, _ in here] == pytest.approx([-w, 0.0, w], abs=1e-9)
+        else:
+            assert here == [(0.0, "minimum")], (lam, here)
+    # the product loss's hyperbola level, as a guide: w₁w₂ = x²/(x² + λ)
+    (_, upper, _, _), (_, lower, _, _) = lines
+    assert upper == pytest.approx(np.sqrt(x * x / (x * x + landscape.LAM_GRID))) and lower == pytest.approx(-upper)
+
+
+def test_bifurcation_rows_are_worked_out_once_per_setting_that_changes_them():
+    first = LandscapeState(x=1.3).bifurcation_rows()
+    # λ, the alignment weights, the colour scale, and (in the paper's mode) y and α do not enter
+    same = LandscapeState(x=1.3, lam=2.0, y=1.9, alpha=3.0, lam_pred=0.1, log_color=False).bifurcation_rows()
+    assert same is first
+    assert LandscapeState(x=1.4).bifurcation_rows() is not first
+    tied = LandscapeState(mode="tied", x=1.3, y=0.4).bifurcation_rows()
+    assert LandscapeState(mode="tied", x=1.3, y=0.4, lam=3.0).bifurcation_rows() is tied
+    assert LandscapeState(mode="tied", x=1.3, y=0.5).bifurcation_rows() != tied  # y enters here
+    powered = LandscapeState(mode="alpha", x=1.3, alpha=1.5).bifurcation_rows()
+    assert LandscapeState(mode="alpha", x=1.3, alpha=1.6).bifurcation_rows() != powered  # and α here
+    # what is shared cannot be changed by one session for the others
+    (_, upper, _, _), _ = first[1]
+    with pytest.raises(ValueError, match="read-only"):
+        upper[0] = 5.0
+    with pytest.raises(ValueError, match="read-only"):
+        landscape.LAM_GRID[0] = 1.0
+
+
 def test_x_zero_is_drawn_without_crashing_and_says_the_loss_is_flat():
     st = LandscapeState(x=0.0)
     texts = {p.key: p.summary for p in st.panels()}
