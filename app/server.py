@@ -75,6 +75,24 @@ async def _dispatch_msgs_when_the_socket_is_free(doc):
 
 _panel_document._dispatch_msgs = _dispatch_msgs_when_the_socket_is_free
 
+# Only the listed origins open a page's websocket. Tornado 6.6 lets any handshake it judges
+# same-origin through without asking the handler's check_origin (Bokeh's origin list): one whose
+# Sec-Fetch-Site is "same-origin", or whose Origin names the Host header it came with. Behind a
+# DNS-rebinding page (evil.example resolved to the lecturer's 127.0.0.1) both hold for any name,
+# so the list — the app's own host:port and LAE_ALLOW_WEBSOCKET_ORIGIN — meant nothing for them.
+# Here every handshake that carries an Origin is checked against the list, as before Tornado 6.6
+# (tests/app/test_safe_defaults.py sends such handshakes to a real server).
+
+
+def _listed_origins_only(self, check):
+    origin = self.request.headers.get("Origin") or self.request.headers.get("Sec-Websocket-Origin")
+    if origin is None:
+        return None  # not a browser: no page of another site is behind it
+    return None if check(origin) else f"Origin {origin!r} is not in the allowed list"
+
+
+_panel_server.WSHandler._check_cross_origin = _listed_origins_only
+
 # Panel's Location converts every all-digit query value with int(): one longer than Python's
 # 4300-digit limit (sys.get_int_max_str_digits) raises, and the page fails with a 500 before
 # app.query can refuse the value with a notice. Such a query stays text here.

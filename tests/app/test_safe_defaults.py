@@ -5,7 +5,8 @@ open its websocket, and there is no switch that quietly allows every origin.
   loopback only (not reachable on the machine's network address);
 - the websocket origin list holds the app's own host, never ``*`` — neither by default, nor
   from ``--allow-websocket-origin``, nor from ``LAE_ALLOW_WEBSOCKET_ORIGIN``;
-- a websocket handshake carrying a foreign ``Origin`` is refused with 403.
+- a websocket handshake carrying a foreign ``Origin`` is refused with 403, also when the request
+  looks same-origin to Tornado (``Host`` naming the same foreign host: DNS rebinding).
 
 (Error notices carry no file path or traceback: tests/e2e/test_failing_callback.py.)
 """
@@ -227,14 +228,16 @@ def test_a_server_with_default_settings_is_not_reachable_on_the_network_address(
         assert all(ipaddress.ip_address(a).is_loopback for a in listening_addresses(default_server.port))
 
 
-def websocket_handshake(port: int, origin: str, host: str | None = None) -> int:
-    """Status of a raw websocket upgrade request to /landscape/ws carrying ``Origin``."""
+def websocket_handshake(port: int, origin: str, host: str | None = None, **headers: str) -> int:
+    """Status of a raw websocket upgrade request to /landscape/ws carrying ``Origin`` (and
+    ``headers``: ``Sec_Fetch_Site="same-origin"`` sends ``Sec-Fetch-Site``)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request("GET", "/landscape/ws", headers={
             "Host": host or f"localhost:{port}", "Origin": origin, "Upgrade": "websocket",
             "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+            **{name.replace("_", "-"): value for name, value in headers.items()}})
         return conn.getresponse().status
     finally:
         conn.close()
@@ -244,6 +247,19 @@ def websocket_handshake(port: int, origin: str, host: str | None = None) -> int:
                                     "http://evil.example:{port}", "null", "http://127.0.0.1.evil.example:{port}"])
 def test_a_websocket_handshake_from_a_foreign_origin_is_refused(default_server, origin):
     assert websocket_handshake(default_server.port, origin.format(port=default_server.port)) == 403
+
+
+@pytest.mark.parametrize("fetch_site", [None, "same-origin"])
+def test_a_foreign_page_that_the_browser_thinks_same_origin_is_refused_too(default_server, fetch_site):
+    """DNS rebinding: a page of evil.example, its name then resolved to this machine, opens the
+    websocket with Host and Origin both evil.example (and Sec-Fetch-Site: same-origin). Tornado
+    6.6 lets such a handshake through without asking the origin list; this app asks it."""
+    port = default_server.port
+    extra = {"Sec_Fetch_Site": fetch_site} if fetch_site else {}
+    for name in (f"evil.example:{port}", "evil.example", f"192.0.2.7:{port}"):
+        assert websocket_handshake(port, f"http://{name}", host=name, **extra) == 403, name
+    # the app's own page, with the same headers, still opens it
+    assert websocket_handshake(port, f"http://localhost:{port}", host=f"localhost:{port}", **extra) != 403
 
 
 def test_a_websocket_handshake_from_the_apps_own_origin_is_not_refused(default_server):
