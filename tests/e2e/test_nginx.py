@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import textwrap
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.render_nginx import render
+from deploy.render_nginx import STANDALONE, render
 from tests.e2e.conftest import THREE_POINTS, VIEWPORT, AppPage, drag_lambda_past_x_squared, wait_until
 from tests.perf.load import health
 from tests.support import AppServer, free_port
@@ -43,13 +44,17 @@ class Nginx:
     """A foreground nginx on 127.0.0.1 and a free port, in front of ``apps`` (host:port), with
     its pid, logs and temporary files in a directory of its own; stopped by its PID."""
 
-    def __init__(self, apps: list[str], port: int):
+    def __init__(self, apps: list[str], port: int, *, conf: str | None = None):
+        """``conf``: an http-context configuration listening on ``port`` to use instead of the
+        template rendered for ``apps`` (framed as ``render_nginx.py --standalone`` does)."""
         self.port, self.url = port, f"http://127.0.0.1:{port}"
         # mkdtemp, not pytest's tmp_path: run as root, nginx's workers are `nobody`, and
         # pytest's /tmp/pytest-of-root is closed to them.
         self.prefix = Path(tempfile.mkdtemp(prefix="lae-nginx-"))
         self.prefix.chmod(0o755)
-        (self.prefix / "nginx.conf").write_text(render(f"127.0.0.1:{port}", apps, standalone=True))
+        text = (STANDALONE % textwrap.indent(conf, "    ") if conf is not None
+                else render(f"127.0.0.1:{port}", apps, standalone=True))
+        (self.prefix / "nginx.conf").write_text(text)
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 15.0) -> "Nginx":
