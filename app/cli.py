@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--address", default="127.0.0.1",
                    help="interface to bind (default 127.0.0.1; 0.0.0.0 to serve a network)")
     s.add_argument("--port", type=int, default=5006, help="port (default 5006)")
-    s.add_argument("--num-procs", type=int, default=1, help="worker processes sharing the port (default 1; 0: one per core). Each "
+    s.add_argument("--num-procs", type=int, default=1,
+                   help="worker processes sharing the port (default 1; 0: one per core). Each "
                         "connection goes to any of them, so most pages are built twice: for "
                         "several cores run one process per port behind nginx (README)")
     s.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",

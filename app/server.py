@@ -212,8 +212,7 @@ def _themed_values(self):
 def cache_model_defaults() -> None:
     """Make building a page's Bokeh models cheaper (a Landscape page makes ~350): three of Bokeh's
     per-property lookups, redone for every model, now reuse their answer or take the short way.
-    Same results
-    (tests/app/test_model_defaults.py checks every model class against Bokeh's own)."""
+    Same results (tests/app/test_model_defaults.py checks every model class against Bokeh's own)."""
     HasProps._overridden_defaults = classmethod(_overridden_defaults_of)
     HasProps.themed_values = _themed_values
     PropertyDescriptor.is_unstable = classmethod(_is_unstable)

@@ -174,9 +174,9 @@ class LandscapeState(param.Parameterized):
 def _bifurcation(mode: str, x: float, y: float, alpha: float):
     """``LandscapeState.bifurcation_rows`` for these settings; the arrays are read-only, as every
     caller shares them."""
-    st = LandscapeState(mode=mode, x=x, y=y, alpha=alpha)
     if mode == "alignment":
         return (), ()
+    st = LandscapeState(mode=mode, x=x, y=y, alpha=alpha)
     rows = []
     for lam in LAM_GRID:
         for s in st.sets("sum", lam):

@@ -9,7 +9,7 @@
   machine (5101, 5102 and 8080 may be taken here; inside compose they are the containers' own):
   nginx with the committed configuration, both apps with their compose command lines and
   environment on one loopback (as in nginx's network namespace), their health checks, and two
-  browsers through nginx's port, each on its own process, dragging λ.
+  browsers through nginx's port, each kept on one process, dragging λ.
 """
 
 from __future__ import annotations
