@@ -29,6 +29,7 @@ import yaml
 
 from app import cli, server
 from deploy.render_nginx import STANDALONE, render
+from tests.app.test_dockerfile import VENV_BIN
 from tests.app.test_dockerfile import cmd as dockerfile_cmd
 from tests.app.test_dockerfile import healthcheck as dockerfile_healthcheck
 from tests.e2e.conftest import THREE_POINTS, VIEWPORT, AppPage, drag_lambda_past_x_squared, wait_until
@@ -41,7 +42,6 @@ pytestmark = pytest.mark.timeout(150)
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 SCHEMA = ROOT / "tests" / "data" / "compose_spec.json"
-VENV_BIN = Path(sys.executable).parent
 
 
 def compose(text: str | None = None) -> dict:
@@ -133,10 +133,10 @@ def test_browsers_may_open_the_websocket_from_the_published_port_and_nothing_all
         assert interpolate(raw, {"LAE_ALLOW_WEBSOCKET_ORIGIN": "landscapes.example.edu"}) == "landscapes.example.edu"
 
 
-def test_nginxs_file_is_the_template_rendered_for_these_apps_and_a_real_nginx_accepts_it(tmp_path, monkeypatch):
+def test_nginxs_file_is_the_template_rendered_for_these_apps_and_a_real_nginx_accepts_it(tmp_path):
     spec = compose()
     _, container_port = published(spec)
-    upstreams = [f"127.0.0.1:{serve_args(a['command'], monkeypatch)[0][1]}" for a in apps(spec).values()]
+    upstreams = [f"127.0.0.1:{port_of(a)}" for a in apps(spec).values()]
     conf = mounted_conf(spec)
     assert conf == DEPLOY / "compose-nginx.conf"
     # not a copy to keep in step by hand: exactly the template as render_nginx.py renders it
