@@ -40,6 +40,12 @@ this script started the server).
 The server's CPU time per change (``/health``'s ``cpu_s``) is reported beside the latency: on
 a 2-core machine with every visitor changing at once, a change waits for the others' (p95 ≈
 N × CPU per change), whatever the browser does.
+
+Beside it, ``machine``: the CPU every process of the run used per change (/proc: the server, the
+Chromium tabs, the rest of Chromium, Playwright's driver, this script), and the mean latency
+that the browser side alone forces on this machine, as if the server cost nothing
+(``browser_floor_ms``, see ``machine_share``): the tabs share the server's cores here, where a
+class's browsers run on their own machines.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -251,6 +258,92 @@ async def wait_sessions_gone(base_url: str, *, timeout: float = 90.0, settle: fl
     return h
 
 
+# --------------------------------------------------------------------------- this machine's side
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(root: int) -> set[int]:
+    """``root`` and every process below it (/proc; empty where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return set()
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    out, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        out.add(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def process_kind(pid: int) -> str | None:
+    """What a process of this load run is: the server, a Chromium renderer (a tab), the rest of
+    Chromium (browser, GPU, network and other utility processes), Playwright's driver, or this
+    script."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    if pid == os.getpid():
+        return "this script"
+    if " serve" in cmd and ("app.cli" in cmd or "lae-landscapes" in cmd):
+        return "server"
+    if "--type=renderer" in cmd:
+        return "chromium tabs (renderers)"
+    if "chrom" in cmd:
+        return "chromium (browser, GPU, network)"
+    if "playwright" in cmd or "node" in cmd.split(" ", 1)[0]:
+        return "playwright driver"
+    return None
+
+
+def cpu_by_kind() -> dict[str, float]:
+    """CPU seconds used so far by each kind of process this script started (its server, the
+    browser and the driver), from /proc; {} where there is none."""
+    out: dict[str, float] = {}
+    for pid in _descendants(os.getpid()):
+        kind = process_kind(pid)
+        if kind is None:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
+
+
+def machine_share(before: dict, after: dict, changes: int, n_sessions: int, quiet_ms: float) -> dict:
+    """Where the machine's CPU went during the changes, in ms per change by kind of process, and
+    what the browser side alone implies: with N visitors each changing again as soon as the last
+    change is repainted, every change waits for the others', so a visitor's cycle is at least
+    N × (CPU per change) / cores. ``browser_floor_ms`` is that bound with the server's share left
+    out (as if the server cost nothing), less the quiet time each visitor waits after a repaint:
+    no server, however fast, brings the mean latency below it on this machine. (Processes that
+    exit during the phase drop out of the sums: a floor, not an estimate.)"""
+    if not changes or not after:
+        return {}
+    per = {k: 1000 * (after[k] - before.get(k, 0.0)) / changes for k in after}
+    cores = os.cpu_count() or 1
+    browser_side = sum(v for k, v in per.items() if k != "server")
+    return {"cpu_ms_per_change": {k: round(v, 1) for k, v in sorted(per.items(), key=lambda kv: -kv[1])},
+            "cores": cores, "browser_side_ms_per_change": round(browser_side, 1),
+            "browser_floor_ms": round(max(0.0, n_sessions * browser_side / cores - quiet_ms), 1)}
+
+
 class MemorySampler:
     """Samples ``/health`` every ``interval`` seconds in the background; keeps the peak RSS,
     and the slowest answer (the longest the server's event loop kept a request waiting)."""
@@ -450,10 +543,10 @@ async def wave(browser, base_url: str, n_sessions: int, n_changes: int, *, level
         await asyncio.gather(*(e.wait() for e in ready))
         opened = await health_async(base_url)
         open_s = time.monotonic() - t_open
-        t_changes = time.monotonic()
+        t_changes, cpu_before = time.monotonic(), cpu_by_kind()
         go.set()
         visitors = await asyncio.gather(*tasks)
-        changes_s = time.monotonic() - t_changes
+        changes_s, cpu_after = time.monotonic() - t_changes, cpu_by_kind()
         after = await health_async(base_url)
     peak = max(sampler.peak_rss, opened["rss_mib"], after["rss_mib"])
 
@@ -502,6 +595,7 @@ async def wave(browser, base_url: str, n_sessions: int, n_changes: int, *, level
         "throughput_changes_per_s": made / changes_s if changes_s else math.nan,
         "server_cpu_s": {"open": opened["cpu_s"] - before["cpu_s"], "changes": after["cpu_s"] - opened["cpu_s"]},
         "server_cpu_ms_per_change": 1000 * (after["cpu_s"] - opened["cpu_s"]) / made if made else math.nan,
+        "machine": machine_share(cpu_before, cpu_after, made, n_sessions, quiet_ms),
         "server_full_gc": {"open": gc_delta(before, opened), "changes": gc_delta(opened, after)},
         "rss_mib": {"level_before": level_before, "all_open": opened["rss_mib"], "after_changes": after["rss_mib"],
                     "peak": peak, "per_session": (peak - baseline) / n_sessions, "final": final["rss_mib"],

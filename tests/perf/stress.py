@@ -77,6 +77,12 @@ def rows(result: dict) -> list[tuple[str, str, str, str]]:
         out.append((f"{head}: median change → repaint (ms)", fmt(ld["latency_ms"]["median"]), "—", ""))
         cpu = [w["server_cpu_ms_per_change"] for w in ld["wave"]]
         out.append((f"{head}: server CPU per change (ms)", fmt(max(cpu)), "—", ""))
+        shares = [w["machine"] for w in ld["wave"] if w.get("machine")]
+        if shares:
+            out.append((f"{head}: the browsers' CPU per change, same machine (ms)",
+                        fmt(max(m["browser_side_ms_per_change"] for m in shares)), "—", ""))
+            out.append((f"{head}: mean latency no server could go below here (ms)",
+                        fmt(min(m["browser_floor_ms"] for m in shares)), "—", ""))
     elif ld:
         out.append(("load", "harness failed", "—", "**NO**"))
     sk = result.get("soak")
