@@ -61,6 +61,14 @@ _panel_server.bundle_resources = _bundle_resources_without_mathjax
 # every slider change. Waiting on the socket's own write lock instead hands the changes over the
 # moment Bokeh's reply is out (the lock serves its waiters in order, so the order of messages is
 # Bokeh's and Panel's as before). tests/app/test_server_writes.py checks both sides of this.
+#
+# And none of them is left behind. Panel writes only while the document is marked as blocked
+# (_WRITE_BLOCK), and a dispatch that has written its messages clears the mark once their writes
+# are flushed, even when another message was queued meanwhile and its dispatch has not run yet
+# (it waits for the socket's lock). That one then found no mark, returned, and the message stayed
+# queued until the page's next change: the last change of a drag — its plots or its address —
+# never reached the browser. Seen with raw websocket clients under load (tests/perf/wsload.py:
+# the address of 1 visitor in 20 stuck at an earlier λ); Panel's own dispatch does the same.
 _dispatch_msgs = _panel_document._dispatch_msgs
 
 
@@ -70,6 +78,8 @@ async def _dispatch_msgs_when_the_socket_is_free(doc):
         if lock is not None and lock._block._value == 0:  # held (the test Panel itself makes)
             async with lock:
                 pass
+    if _panel_document._WRITE_MSGS.get(doc):
+        _panel_document._WRITE_BLOCK[doc] = True  # messages wait: this dispatch writes them
     await _dispatch_msgs(doc)
 
 
@@ -92,6 +102,22 @@ def _listed_origins_only(self, check):
 
 
 _panel_server.WSHandler._check_cross_origin = _listed_origins_only
+
+# A page's websocket sends without delay. Nagle's algorithm is on for it (Tornado leaves it on
+# and neither Bokeh nor Panel turns it off): Bokeh writes a message as several websocket frames,
+# and the frames after the first waited for the browser to acknowledge it, which Linux delays by
+# up to 40 ms — measured with raw websocket clients (tests/perf/wsload.py), a λ change took 14 or
+# 56 ms back to back, by the luck of that timer. Browsers send with Nagle off; so does this now.
+_ws_open = _panel_server.WSHandler.open
+
+
+def _open_without_nagle(self, *args, **kwargs):
+    if self.ws_connection is not None:
+        self.set_nodelay(True)
+    return _ws_open(self, *args, **kwargs)
+
+
+_panel_server.WSHandler.open = _open_without_nagle
 
 # Panel's Location converts every all-digit query value with int(): one longer than Python's
 # 4300-digit limit (sys.get_int_max_str_digits) raises, and the page fails with a 500 before

@@ -5,6 +5,10 @@ then (its reply to the slider's message), Panel's own code puts them aside and l
 ``asyncio.sleep(0.01)``. The app waits on the lock instead. Both sides are measured here with a
 socket whose lock is released 1 ms in: the app's dispatch writes within a few ms, Panel's own
 (the check can fail) not before its 10 ms.
+
+Also here: a message queued while an earlier one is still being flushed is written too (Panel's
+own dispatch could leave it queued until the page's next change), and a page's websocket sends
+with Nagle's algorithm off.
 """
 
 from __future__ import annotations
@@ -83,3 +87,69 @@ def test_panels_own_dispatch_waits_its_fixed_10_ms(fake_sockets):
     assert "asyncio.sleep(0.01)" in inspect.getsource(server._dispatch_msgs)
     delays = [_measure(server._dispatch_msgs) for _ in range(3)]
     assert min(delays) >= 8, delays  # (if Panel stops doing this, the patch in app/server.py can go)
+
+
+async def _last_message_of_a_burst(dispatch) -> list[str]:
+    """What reaches a socket when a message is queued while an earlier write is still being
+    flushed and Bokeh holds the socket's lock: the earlier dispatch finishes (and, in Panel's
+    code, marks the document as having nothing more to write) before the later one gets the lock.
+    The later message is the page's last change of a drag (under load: its address, or its
+    plots), so it must still go out."""
+    socket = FakeSocket()
+    flushed = asyncio.get_running_loop().create_future()  # the earlier write's flush
+
+    def write(conn, msg):
+        conn._socket.written.append(msg)
+        return [flushed] if msg == "earlier" else []
+
+    panel_document.extra_socket_handlers[FakeSocket] = write
+    doc, conn = Document(), Connection(socket)
+    panel_document._WRITE_BLOCK[doc] = True
+    panel_document._WRITE_MSGS[doc] = {conn: ["earlier"]}
+    first = asyncio.ensure_future(dispatch(doc))
+    await asyncio.sleep(0.001)
+    assert socket.written == ["earlier"] and not first.done()  # written, waiting for its flush
+    await socket.write_lock.acquire()  # Bokeh writes its reply to the slider's message
+    # Panel's schedule_write_events for the last change:
+    panel_document._WRITE_BLOCK[doc] = True
+    panel_document._WRITE_MSGS.setdefault(doc, {}).setdefault(conn, []).append("last")
+    second = asyncio.ensure_future(dispatch(doc))
+    await asyncio.sleep(0.001)
+    flushed.set_result(None)
+    await asyncio.wait_for(first, 1)
+    socket.write_lock.release()
+    await asyncio.wait_for(second, 1)
+    for _ in range(50):  # a re-dispatch (Panel's after 10 ms) may be what writes it
+        if "last" in socket.written:
+            break
+        await asyncio.sleep(0.005)
+    for task in panel_document._write_tasks.get(doc, []):
+        await asyncio.wait_for(task, 1)
+    return socket.written
+
+
+def test_the_last_message_of_a_burst_is_written_though_an_earlier_write_ended_the_block(fake_sockets):
+    with ThreadPoolExecutor(1) as pool:
+        written = pool.submit(asyncio.run, _last_message_of_a_burst(server._dispatch_msgs_when_the_socket_is_free)
+                              ).result(timeout=10)
+    assert written == ["earlier", "last"]
+
+
+def test_a_pages_websocket_sends_without_nagles_delay(monkeypatch):
+    """Bokeh writes a message as several websocket frames; with Nagle's algorithm on, the frames
+    after the first wait for the browser's delayed acknowledgement (up to 40 ms on Linux). The
+    app turns it off as each page's websocket opens, before Bokeh's own ``open``."""
+    import panel.io.server as panel_server
+
+    assert panel_server.WSHandler.open is server._open_without_nagle
+    calls = []
+
+    class Handler:
+        ws_connection = object()
+
+        def set_nodelay(self, value):
+            calls.append(("nodelay", value))
+
+    monkeypatch.setattr(server, "_ws_open", lambda self, *a, **k: calls.append(("open", a, k)) or "opened")
+    assert server._open_without_nagle(Handler(), "x", route="y") == "opened"
+    assert calls == [("nodelay", True), ("open", ("x",), {"route": "y"})]
