@@ -72,11 +72,33 @@ class _Live:
     _priority_changes = ["value", "active"]
 
 
-class LiveFloatSlider(_Live, pn.widgets.FloatSlider):
+class _InRange:
+    """A slider that takes from the browser only a number within its range: one outside it is
+    taken as the nearer end, one that is not a finite number is ignored. A browser's slider
+    sends nothing else, but anything can write to a page's websocket, and the page's state
+    refuses such a value with an exception (a traceback in the log; before the integer slider's
+    ``int()``, a NaN raised one too)."""
+
+    def _process_property_change(self, props):
+        for name in ("value", "value_throttled"):
+            if name not in props:
+                continue
+            value = props[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                log.warning("slider %r: ignored %.40r from the browser (not a finite number)", self.name, value)
+                del props[name]
+            elif not self.start <= value <= self.end:
+                props[name] = min(max(value, self.start), self.end)
+                log.warning("slider %r: %.40r from the browser is outside [%s, %s]; took %s",
+                            self.name, value, self.start, self.end, props[name])
+        return super()._process_property_change(props)
+
+
+class LiveFloatSlider(_Live, _InRange, pn.widgets.FloatSlider):
     """A float slider whose value reaches the server as it is dragged."""
 
 
-class LiveIntSlider(_Live, pn.widgets.IntSlider):
+class LiveIntSlider(_Live, _InRange, pn.widgets.IntSlider):
     """An integer slider whose value reaches the server as it is dragged."""
 
 
