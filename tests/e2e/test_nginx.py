@@ -11,6 +11,7 @@ sessions and their websockets.
 
 from __future__ import annotations
 
+import asyncio
 import http.cookiejar
 import os
 import re
@@ -29,6 +30,7 @@ import pytest
 
 from deploy.render_nginx import STANDALONE, render
 from tests.e2e.conftest import THREE_POINTS, VIEWPORT, AppPage, drag_lambda_past_x_squared, wait_until
+from tests.perf import wsload
 from tests.perf.load import health
 from tests.support import AppServer, free_port
 
@@ -156,6 +158,18 @@ def test_visitors_from_one_address_are_spread_over_the_processes_and_each_kept_o
     per_visitor = [{r["upstream"] for r in lines[i:i + 3]} for i in range(0, 72, 3)]
     assert all(len(used) == 1 for used in per_visitor), per_visitor
     assert set.union(*per_visitor) == processes
+
+
+def test_raw_websocket_visitors_through_nginx_each_stay_on_one_process(scale_out):
+    """``tests.perf.wsload`` through nginx, as the README's figures for this deployment were
+    taken: each client takes the page's cookie to its websocket, as a browser does, so each
+    page is built once (6 visitors, 6 sessions over both processes) and every change comes back."""
+    nginx, apps = scale_out
+    r = asyncio.run(wsload.measure(nginx.url, 6, 4, health_urls=[app.url for app in apps], learn_timeout_s=30.0,
+                                   gone_timeout_s=90.0))
+    assert r["errors"] == 0, r["problems"]
+    assert r["sessions_created"] == 6 and r["changes"] == r["completed"] == 6 * 4
+    assert r["final_sessions"] == 0  # gone again from both, before the next test counts them
 
 
 def test_sessions_through_nginx_react_to_lambda_each_on_its_own_and_stick_to_one_process(browser, scale_out):

@@ -1,6 +1,6 @@
 """Load without browsers: N Landscape visitors as raw Bokeh-protocol clients, M λ changes each.
 
-    python -m tests.perf.wsload [--sessions 20 --changes 50] [--url http://…]   # prints JSON
+    python -m tests.perf.wsload [--sessions 20 --changes 50] [--url http://… [--health-url http://… …]]   # prints JSON
 
 The server's own latency and CPU per change under N visitors, as if every visitor's browser
 ran on a machine of its own (``tests.perf.load`` drives Chromium tabs on the server's own
@@ -369,8 +369,13 @@ class Visitor:
         if not m:
             raise RuntimeError("no session token in the page")
         self._ack = asyncio.get_running_loop().create_future()
-        request = HTTPRequest(self.ws_url, headers={"Origin": self.origin}, connect_timeout=timeout,
-                              request_timeout=timeout)
+        headers = {"Origin": self.origin}
+        # as a browser does: the page's cookies go with its websocket (behind deploy/nginx.conf
+        # the visitor's cookie is what keeps the websocket on the process that built the page)
+        cookies = [c.split(";", 1)[0].strip() for c in page.headers.get_list("Set-Cookie")]
+        if cookies:
+            headers["Cookie"] = "; ".join(cookies)
+        request = HTTPRequest(self.ws_url, headers=headers, connect_timeout=timeout, request_timeout=timeout)
         self.ws = await websocket_connect(request, subprotocols=["bokeh", m.group(1)],
                                           on_message_callback=self._on_frame, max_message_size=256 << 20)
         # Tornado turns Nagle's algorithm back on once the handshake is done; a browser's socket
@@ -510,14 +515,29 @@ def _cpu() -> float:
     return t.user + t.system
 
 
+async def _health(urls: list[str]) -> dict:
+    """``/health`` of every app process behind ``urls``: their CPU time, sessions open and created,
+    summed (one URL: that server's answer)."""
+    answers = await asyncio.gather(*(health_async(u) for u in urls))
+    if len(answers) == 1:
+        return answers[0]
+    return {k: sum(a[k] for a in answers) for k in ("cpu_s", "sessions", "created")}
+
+
+async def _sessions_gone(urls: list[str], timeout: float) -> None:
+    await asyncio.gather(*(wait_sessions_gone(u, timeout=timeout, settle=0) for u in urls))
+
+
 async def measure(base_url: str, n_sessions: int, n_changes: int, *, server: AppServer | None = None,
                   n_learn: int = 4, quiet_ms: float = 300, timeout_s: float = 30.0, open_timeout_s: float = 120.0,
                   learn_timeout_s: float = 60.0, gone_timeout_s: float = 90.0, lambdas=LAMBDAS,
-                  slider=SLIDER) -> dict:
+                  slider=SLIDER, health_urls: list[str] | None = None) -> dict:
     """Steps 1–5 against the server at ``base_url`` (``server``: the one this process started,
     whose log is searched for errors; ``gone_timeout_s`` ≤ 0: close without waiting for the
-    sessions to go); the figures as a dict."""
+    sessions to go; ``health_urls``: the app processes to ask for ``/health``, when
+    ``base_url`` is a proxy in front of several); the figures as a dict."""
     base_url = base_url.rstrip("/")
+    health_urls = [u.rstrip("/") for u in health_urls or [base_url]]
     log_mark = len(server.log()) if server else 0
     http = AsyncHTTPClient(force_instance=True, max_clients=max(10, n_sessions))
     visitors = [Visitor(base_url, f"visitor {i + 1}", http, slider=slider) for i in range(n_sessions)]
@@ -526,7 +546,7 @@ async def measure(base_url: str, n_sessions: int, n_changes: int, *, server: App
                     "learn_changes": n_learn, "timeout_s": timeout_s}
     try:
         # 1. open, all at once
-        before = await health_async(base_url)
+        before = await _health(health_urls)
         t = time.perf_counter()
         opened = await asyncio.gather(*(asyncio.wait_for(v.open(open_timeout_s), open_timeout_s + 5)
                                         for v in visitors), return_exceptions=True)
@@ -535,7 +555,7 @@ async def measure(base_url: str, n_sessions: int, n_changes: int, *, server: App
             if isinstance(r, BaseException):
                 v.problems.append(f"{v.name}: failed to open: {type(r).__name__}: {str(r)[:300]}")
         live = [v for v, r in zip(visitors, opened) if not isinstance(r, BaseException)]
-        after_open = await health_async(base_url)
+        after_open = await _health(health_urls)
 
         # 2. warm-up and learning, all at once
         values = {v.name: cycle(lambdas, n_learn + n_changes, previous=v.slider_value) for v in live}
@@ -551,7 +571,7 @@ async def measure(base_url: str, n_sessions: int, n_changes: int, *, server: App
         learned = dict(zip((v.name for v in live), await asyncio.gather(*(learn(v) for v in live))))
         learn_wall = time.perf_counter() - t
         ready = [v for v in live if learned[v.name] is not None]
-        after_learn = await health_async(base_url)
+        after_learn = await _health(health_urls)
 
         # 3. the changes, all at once, no think time
         latencies: dict[str, list[float]] = {v.name: [] for v in ready}
@@ -565,10 +585,10 @@ async def measure(base_url: str, n_sessions: int, n_changes: int, *, server: App
 
         bytes0 = sum(v.bytes_in for v in ready)
         messages0 = sum(v.messages_in for v in ready)
-        h0, c0, t0 = await health_async(base_url), _cpu(), time.perf_counter()
+        h0, c0, t0 = await _health(health_urls), _cpu(), time.perf_counter()
         await asyncio.gather(*(changes(v) for v in ready))
         wall, c1 = time.perf_counter() - t0, _cpu()
-        h1 = await health_async(base_url)
+        h1 = await _health(health_urls)
         load_after = loadavg()
         received = sum(v.bytes_in for v in ready) - bytes0
         messages = sum(v.messages_in for v in ready) - messages0
@@ -589,12 +609,12 @@ async def measure(base_url: str, n_sessions: int, n_changes: int, *, server: App
     gone_s = None  # not waited for (gone_timeout_s ≤ 0)
     if gone_timeout_s > 0:
         try:
-            await wait_sessions_gone(base_url, timeout=gone_timeout_s, settle=0)
+            await _sessions_gone(health_urls, gone_timeout_s)
             gone_s = time.perf_counter() - t_close
         except TimeoutError as exc:
             problems.append(f"server: {exc}")
             gone_s = math.inf
-    final = await health_async(base_url)
+    final = await _health(health_urls)
 
     created = after_open["created"] - before["created"]
     if created > n_sessions:
@@ -668,10 +688,12 @@ def main(argv=None) -> int:
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="set in the started server's environment, e.g. LAE_CLOSED_SESSION_MS=2000 (repeatable)")
     parser.add_argument("--url", default=None, help="an already running server (default: start one)")
+    parser.add_argument("--health-url", action="append", default=None, metavar="URL",
+                        help="with --url a proxy: an app process behind it to ask for /health (repeat for each)")
     args = parser.parse_args(argv)
     env = dict(item.split("=", 1) for item in args.server_env)
     result = run(args.sessions, args.changes, server_url=args.url, server_env=env, n_learn=args.learn,
-                 timeout_s=args.timeout, gone_timeout_s=args.gone_timeout)
+                 timeout_s=args.timeout, gone_timeout_s=args.gone_timeout, health_urls=args.health_url)
     json.dump(result, sys.stdout, indent=1, default=str)
     sys.stdout.write("\n")
     return 0
