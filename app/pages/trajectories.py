@@ -310,11 +310,10 @@ def _method_css() -> str:
     return "\n".join(rules)
 
 
-class LivePlayer(pn.widgets.Player):
+class LivePlayer(shell._Live, pn.widgets.Player):
     """Panel's Player without the 50 ms debounce of widget changes (as ``shell.LiveFloatSlider``):
-    every animation frame's value reaches the server at once."""
-
-    _priority_changes = ["value"]
+    every animation frame's value reaches the server at once, and is not counted as the server
+    being busy."""
 
 
 class TrajectoriesPage(shell.Page):
