@@ -9,6 +9,7 @@ this sandbox needs, else Playwright's own build.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -146,3 +148,10 @@ def read_colour_bar_label(label: str) -> float:
     if label.startswith("10") and label != label.translate(SUPERSCRIPT_DIGITS):
         return 10.0 ** int(label[2:].translate(SUPERSCRIPT_DIGITS))
     return float(label)
+
+
+def run_async(coro, timeout: float | None = None):
+    """``asyncio.run(coro)`` on a thread of its own: in the test process an event loop may
+    already run on this thread (Playwright's sync API leaves one), where asyncio.run refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=timeout)

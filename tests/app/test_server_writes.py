@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from concurrent.futures import ThreadPoolExecutor
 import panel.io.document as panel_document
 import pytest
 from bokeh.document import Document
 from tornado.locks import Lock
 
 from app import server
+from tests.support import run_async
 
 
 class Connection:
@@ -73,8 +73,7 @@ async def _delay_of(dispatch) -> float:
 
 def _measure(dispatch) -> float:
     """``_delay_of`` on a fresh event loop of its own (another test may have one running here)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _delay_of(dispatch)).result(timeout=10)
+    return run_async(_delay_of(dispatch), timeout=10)
 
 
 def test_the_apps_dispatch_writes_as_soon_as_the_lock_is_free(fake_sockets):
@@ -129,9 +128,7 @@ async def _last_message_of_a_burst(dispatch) -> list[str]:
 
 
 def test_the_last_message_of_a_burst_is_written_though_an_earlier_write_ended_the_block(fake_sockets):
-    with ThreadPoolExecutor(1) as pool:
-        written = pool.submit(asyncio.run, _last_message_of_a_burst(server._dispatch_msgs_when_the_socket_is_free)
-                              ).result(timeout=10)
+    written = run_async(_last_message_of_a_burst(server._dispatch_msgs_when_the_socket_is_free), timeout=10)
     assert written == ["earlier", "last"]
 
 

@@ -11,7 +11,6 @@ sessions and their websockets.
 
 from __future__ import annotations
 
-import asyncio
 import http.cookiejar
 import os
 import re
@@ -32,7 +31,7 @@ from deploy.render_nginx import STANDALONE, render
 from tests.e2e.conftest import THREE_POINTS, VIEWPORT, AppPage, drag_lambda_past_x_squared, wait_until
 from tests.perf import wsload
 from tests.perf.load import health
-from tests.support import AppServer, free_port
+from tests.support import AppServer, free_port, run_async
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -165,8 +164,8 @@ def test_raw_websocket_visitors_through_nginx_each_stay_on_one_process(scale_out
     taken: each client takes the page's cookie to its websocket, as a browser does, so each
     page is built once (6 visitors, 6 sessions over both processes) and every change comes back."""
     nginx, apps = scale_out
-    r = asyncio.run(wsload.measure(nginx.url, 6, 4, health_urls=[app.url for app in apps], learn_timeout_s=30.0,
-                                   gone_timeout_s=90.0))
+    r = run_async(wsload.measure(nginx.url, 6, 4, health_urls=[app.url for app in apps], learn_timeout_s=30.0,
+                                 gone_timeout_s=90.0))
     assert r["errors"] == 0, r["problems"]
     assert r["sessions_created"] == 6 and r["changes"] == r["completed"] == 6 * 4
     assert r["final_sessions"] == 0  # gone again from both, before the next test counts them

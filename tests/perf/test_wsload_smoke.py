@@ -15,14 +15,13 @@ takes seconds — the same code path as the default, on a shorter clock.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 
 import pytest
 
 from tests.perf import wsload
-from tests.support import AppServer
+from tests.support import AppServer, run_async
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -47,7 +46,7 @@ def failing_server():
 
 
 def measure(server, sessions: int, changes: int, **kwargs) -> dict:
-    return asyncio.run(wsload.measure(server.url, sessions, changes, server=server, **kwargs))
+    return run_async(wsload.measure(server.url, sessions, changes, server=server, **kwargs))
 
 
 def finite_positive(x) -> bool:
