@@ -85,6 +85,7 @@ class _InRange:
     ``int()``, a NaN raised one too)."""
 
     def _process_property_change(self, props):
+        props = dict(props)  # Panel keeps the browser's own values to tell its echoes apart
         for name in ("value", "value_throttled"):
             if name not in props:
                 continue

@@ -89,9 +89,11 @@ def test_a_value_the_app_refuses_is_an_error_not_a_pass(failing_server):
 
 
 def test_a_value_outside_the_sliders_range_is_taken_as_its_end(failing_server):
-    """λ = 5 (the slider ends at 4), which no browser's slider sends: the page redraws at λ = 4
-    and says so in the address; no traceback in the server's log (``shell._InRange``). The one
+    """λ = 5 (the slider ends at 4), which no browser's slider sends: the page redraws at λ = 4,
+    says so in the address and moves the slider there; no traceback in the server's log
+    (``shell._InRange``). The one
     problem the client reports is its own check that the address shows the λ it sent."""
     r = measure(failing_server, 1, 1, lambdas=(0.7, 1.2, 5.0), timeout_s=10.0, **FAILING)
     assert r["changes"] == r["completed"] == 1, r["problems"]
     assert r["problems"] == ["visitor 1: the address never showed the last λ = 5.0 (last written: lam=4.0)"]
+    assert r["checks"]["slider_values"] == [4]  # and the server put the visitor's slider there

@@ -284,6 +284,8 @@ class Visitor:
             if key is None:
                 continue
             kind, model, attr = key
+            if model == self.slider_id and kind == "ModelChanged" and attr == "value":
+                self.slider_value = ev.get("new")  # the server set the slider (it took another value)
             if model == self.location_id and kind == "ModelChanged" and attr in LOCATION_PARTS:
                 self.location[attr] = ev.get("new") or ""
                 if attr == "search":
@@ -656,6 +658,8 @@ async def measure(base_url: str, n_sessions: int, n_changes: int, *, server: App
             "image_data_changed_with_lambda": bool(ready) and all(learned[v.name]["images_changed"] for v in ready),
             "address_shows_last_lambda": bool(checked) and len(checked) == len(ready) and all(url_ok),
             "url_lams_sample": ready[0].url_lams[-5:] if ready else [],
+            # what each visitor's slider shows: its first value, unless the server set another
+            "slider_values": [v.slider_value for v in ready],
         },
         "sessions_zero_s": gone_s, "final_sessions": final["sessions"],
         "per_visitor_ms": [[round(x, 1) for x in latencies[v.name]] for v in ready],
