@@ -263,22 +263,30 @@ async def wait_sessions_gone(base_url: str, *, timeout: float = 90.0, settle: fl
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _descendants(root: int) -> set[int]:
-    """``root`` and every process below it (/proc; empty where there is no /proc)."""
-    children: dict[int, list[int]] = {}
+def _processes() -> dict[int, tuple[int, float]]:
+    """Every process's parent and CPU seconds used so far (/proc; {} where there is none)."""
+    out: dict[int, tuple[int, float]] = {}
     try:
         names = os.listdir("/proc")
     except OSError:
-        return set()
+        return out
     for name in names:
         if not name.isdigit():
             continue
         try:
             with open(f"/proc/{name}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
         except (OSError, IndexError, ValueError):
             continue
-        children.setdefault(ppid, []).append(int(name))
+    return out
+
+
+def _descendants(root: int, processes: dict[int, tuple[int, float]]) -> set[int]:
+    """``root`` and every process below it, in ``processes`` (``_processes()``)."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in processes.items():
+        children.setdefault(ppid, []).append(pid)
     out, todo = set(), [root]
     while todo:
         pid = todo.pop()
@@ -312,17 +320,12 @@ def process_kind(pid: int) -> str | None:
 def cpu_by_kind() -> dict[str, float]:
     """CPU seconds used so far by each kind of process this script started (its server, the
     browser and the driver), from /proc; {} where there is none."""
+    processes = _processes()
     out: dict[str, float] = {}
-    for pid in _descendants(os.getpid()):
+    for pid in _descendants(os.getpid(), processes):
         kind = process_kind(pid)
-        if kind is None:
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        if kind is not None and pid in processes:
+            out[kind] = out.get(kind, 0.0) + processes[pid][1]
     return out
 
 
