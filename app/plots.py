@@ -233,10 +233,35 @@ class SurfacePlot:
         self.curves.data = curves
 
 
+#: 10⁰ … 10²², each exactly a float (5²² < 2⁵³), so a product or quotient by one is rounded once
+_POW10 = np.array([float(10 ** k) for k in range(23)])
+
+
 def _short(values) -> list[float]:
     """A short numeric column as a JSON list, to 7 significant digits (float32's, what the
-    binary columns carried; the screen and the tooltips show 3–4)."""
-    return [float(f"{v:.7g}") for v in np.asarray(values, dtype=float).ravel()]
+    binary columns carried; the screen and the tooltips show 3–4).
+
+    Rounded as arrays, not one ``f"{v:.7g}"`` per value (~4 % of a λ change's server time):
+    v·10ᵈ rounded to an integer k (d = 6 − the decimal exponent of v), then k / 10ᵈ, correctly
+    rounded, is the float nearest the 7-digit decimal — the one ``float(f"{v:.7g}")`` gives,
+    except where v lies within an ulp of halfway between two such decimals. Values whose d is
+    beyond ±22 (|v| < 1e-16 or ≥ 1e29), and columns under 32 values, are formatted one by one;
+    NaN, ±inf and 0 stay as they are.
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    if len(v) < 32:  # numpy's per-call overhead outweighs the loop's
+        return [float(f"{x:.7g}") for x in v]
+    out = v.copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = 6.0 - np.floor(np.log10(np.abs(v)))
+    fast = np.abs(d) <= 22  # False for NaN, ±inf (d NaN) and 0 (d = inf)
+    if fast.any():
+        x, dd = v[fast], d[fast]
+        scale = _POW10[np.abs(dd).astype(np.intp)]
+        out[fast] = np.where(dd >= 0, np.round(x * scale) / scale, np.round(x / scale) * scale)
+    for i in np.flatnonzero(~fast & np.isfinite(d)):  # finite, non-zero, far from 1
+        out[i] = float(f"{v[i]:.7g}")
+    return out.tolist()
 
 
 class BifurcationPlot:

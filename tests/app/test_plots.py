@@ -59,3 +59,35 @@ def test_the_colour_scale_changes_numbers_never_models():
     # the log bar runs over log₁₀ of the loss: from the smallest value to the largest
     assert (plot.bar_mapper.low, plot.bar_mapper.high) == pytest.approx(
         (math.log10(2 * z.min()), math.log10(2 * z.max())))
+
+
+def _seven_digits(values) -> list[float]:
+    """The specification of ``plots._short``: each value printed to 7 significant digits by
+    Python's own formatting and read back."""
+    return [float(f"{v:.7g}") for v in np.asarray(values, dtype=float).ravel()]
+
+
+@pytest.mark.parametrize("n", [5, 40, 5000])
+def test_short_columns_are_pythons_seven_digit_values(n):
+    rng = np.random.default_rng(n)
+    values = rng.normal(size=n) * 10.0 ** rng.integers(-35, 40, n)  # beyond ±22 decades too
+    got = plots._short(values)
+    assert isinstance(got, list) and all(type(v) is float for v in got)
+    assert got == _seven_digits(values)
+
+
+def test_short_columns_near_decades_and_halfway():
+    # the decade edges (where the exponent from log10 is decided) and 7-digit halfway points,
+    # both ways round, and the values that stay as they are
+    edges = np.array([10.0 ** k for k in range(-20, 25)])
+    values = np.concatenate([edges, np.nextafter(edges, 0), np.nextafter(edges, np.inf),
+                             [9.9999995, 9.99999949, 0.12345675, 1.0000005, 123456.75, 2.5e-7],
+                             [0.0, -0.0, 1e-320, 1.7e308, np.inf, -np.inf, np.nan]])
+    values = np.concatenate([values, -values])
+    got, want = np.array(plots._short(values)), np.array(_seven_digits(values))
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    # a value within an ulp of halfway may round the other way: then it is the other neighbour
+    for g, w, v in zip(got[~same], want[~same], values[~same]):
+        assert float(f"{g:.7g}") == g and abs(g - w) <= 1.01e-6 * abs(v), (v, g, w)
+    assert same.mean() > 0.95
+    assert np.signbit(plots._short([-0.0] * 40)).all()
