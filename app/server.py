@@ -7,6 +7,7 @@ import gc
 import os
 import sys
 import urllib.parse
+from math import isfinite
 from types import FunctionType
 
 import panel as pn
@@ -16,7 +17,7 @@ import panel.io.server as _panel_server
 from bokeh.core.has_props import HasProps
 from bokeh.core.property.descriptors import PropertyDescriptor
 from bokeh.core.property.instance import InstanceDefault
-from bokeh.core.serialization import Serializer
+from bokeh.core.serialization import _MAX_SAFE_INT, Serializer
 from bokeh.document.json import PatchJson
 from bokeh.model import Model
 from bokeh.protocol.messages.patch_doc import patch_doc as _PatchDoc
@@ -257,7 +258,8 @@ class _ReferencesOnDemand(Serializer):
     every message, though a slider change's message names a dozen models and the address's one.
     A model is synced when the document holds it and it is not new, as in
     ``DocumentModelManager.synced_references``; the document does not change while its message is
-    made (the session's lock is held)."""
+    made (the session's lock is held). And a list whose items are their own encoding goes whole
+    (``_encode_list``)."""
 
     def __init__(self, document, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -274,10 +276,23 @@ class _ReferencesOnDemand(Serializer):
     def has_ref(self, obj) -> bool:
         return self.get_ref(obj) is not None
 
+    def _encode_list(self, obj):
+        """A list of plain finite floats, of strings or of safe integers is its own encoding (what
+        ``Serializer.encode`` returns for each item): taken whole, not item by item (~1.5 µs an
+        item; a λ change's short columns hold ~1 500 of them)."""
+        kinds = set(map(type, obj))
+        if len(kinds) == 1:
+            [kind] = kinds
+            if (kind is str or (kind is float and all(map(isfinite, obj)))
+                    or (kind is int and -_MAX_SAFE_INT < min(obj) and max(obj) <= _MAX_SAFE_INT)):
+                return list(obj)
+        return super()._encode_list(obj)
+
 
 def _create_patch(cls, events, **metadata):
     """Bokeh's ``patch_doc.create`` (bokeh/protocol/messages/patch_doc.py, 3.9) with
-    ``_ReferencesOnDemand`` for its serializer: the same message, ~0.3–1 ms less per message."""
+    ``_ReferencesOnDemand`` for its serializer: the same message, ~1 ms less for a λ change's
+    (1.3 → 0.3–0.4 ms in-process)."""
     header = cls.create_header()
     if not events:
         raise ValueError("PATCH-DOC message requires at least one event")

@@ -11,6 +11,7 @@ for every pane's text change, to add stylesheets no text change has).
 from __future__ import annotations
 
 import json
+import numpy as np
 
 import panel as pn
 import pytest
@@ -87,6 +88,20 @@ def test_a_lambda_change_makes_bokehs_message():
     assert (text, buffers, new) == message(bokehs, events)
     assert buffers  # the image column goes as binary
     assert not new
+
+
+@pytest.mark.parametrize("column", [
+    [0.5, -1.25e-7, 3.0], ["saddle", "minimum"], [0, 2, -7], [],
+    [1.0, float("nan")], [float("inf"), 2.0], [-float("inf")],  # Bokeh's own encoding for these
+    [2 ** 60, 1], [True, False], [1, 2.5], [[0.5, 1.0], [2.0]], [np.float64(0.5), 0.25],
+])
+@pytest.mark.filterwarnings("ignore:out of range integer")  # Bokeh's, for 2⁶⁰, both ways
+def test_lists_of_every_kind_make_bokehs_message(column):
+    page, doc, events = landscape_document()
+    source = page.surfaces["sum"].points
+    source.data = {"x": column}
+    text, buffers, new = message(ours, events)
+    assert (text, buffers, new) == message(bokehs, events)
 
 
 def test_a_change_that_brings_a_new_model_makes_bokehs_message():
