@@ -140,6 +140,14 @@ def _parse_query_keeping_long_digits(query: str) -> dict:
 
 _panel_location.parse_query = _parse_query_keeping_long_digits
 
+# Nor does the browser's report of its own address count as the server being busy. Panel marks
+# every change from the browser in its global busy counter, for the template's busy spinner
+# (which the pages do without, as for their controls: shell._Live); after each write of the
+# state into the address the browser reports the new one, and the marking — a uuid4, three
+# updates of a read-only parameter and their watchers — was ~5 % of a λ change on the server.
+_panel_location.Location._busy__ignore = ["href", "hostname", "pathname", "protocol", "port",
+                                          "search", "hash", "reload"]
+
 # A visitor who leaves while the server is writing to their tab: Panel does not await the failed
 # write, and asyncio logs "Task exception was never retrieved" with a traceback
 # (holoviz/panel#3341), sometimes much later (when the task is collected). It is no fault of

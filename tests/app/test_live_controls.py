@@ -57,6 +57,23 @@ def test_a_live_slider_change_skips_the_busy_counter_and_panels_own_does_not(mon
     assert len(marked) == 1
 
 
+def test_the_browsers_report_of_its_address_skips_the_busy_counter(monkeypatch):
+    """After each write of the state into the address the browser reports its new address; marking
+    that busy cost ~5 % of a λ change (``app.server``). Every property the browser reports."""
+    from bokeh.model import Model
+    from panel.io.location import Location
+    from panel.models.location import Location as BokehLocation
+
+    marked = []
+    monkeypatch.setattr(pn.state, "_add_busy_event", lambda event_id: marked.append(event_id))
+    monkeypatch.setattr(pn.state, "_remove_busy_event", lambda event_id: None)
+    location = Location()
+    location._process_events({"href": "http://localhost:5006/landscape?lam=1.5", "search": "?lam=1.5"})
+    assert marked == [] and location.search == "?lam=1.5"
+    reported = set(BokehLocation.properties()) - set(Model.properties())
+    assert reported and reported <= set(Location._busy__ignore), reported - set(Location._busy__ignore)
+
+
 def sliders(route):
     return [w for w in controls(route) if isinstance(w, (pn.widgets.FloatSlider, pn.widgets.IntSlider))]
 
