@@ -10,17 +10,20 @@ import urllib.parse
 from math import isfinite
 from types import FunctionType
 
+import bokeh.server.protocol_handler as _bokeh_protocol_handler
 import panel as pn
 import panel.io.document as _panel_document
 import panel.io.location as _panel_location
 import panel.io.server as _panel_server
 from bokeh.core.has_props import HasProps
+from bokeh.core.property.bases import Property
 from bokeh.core.property.descriptors import PropertyDescriptor
 from bokeh.core.property.instance import InstanceDefault
 from bokeh.core.serialization import _MAX_SAFE_INT, Serializer
 from bokeh.document.json import PatchJson
 from bokeh.model import Model
 from bokeh.protocol.messages.patch_doc import patch_doc as _PatchDoc
+from bokeh.server.protocol_handler import ProtocolHandler
 from bokeh.settings import settings as _bokeh_settings
 from panel.io.resources import LOCAL_DIST
 from panel.reactive import Reactive
@@ -147,6 +150,38 @@ _panel_location.parse_query = _parse_query_keeping_long_digits
 # updates of a read-only parameter and their watchers — was ~5 % of a λ change on the server.
 _panel_location.Location._busy__ignore = ["href", "hostname", "pathname", "protocol", "port",
                                           "search", "hash", "reload"]
+
+# A value the browser's change may not take — a word for λ, sent by anything but a browser's
+# slider — is refused by Bokeh's property check, and the visitor gets Bokeh's ERROR reply and
+# keeps their session. Bokeh logged each as "error handling message" with a traceback, as if the
+# server had failed, and the whole message with it. Such a refusal is now one warning line; any
+# other failure while handling a message is still logged by Bokeh, with its traceback.
+_bokeh_handle = ProtocolHandler.handle
+_PREPARE_VALUE = Property.prepare_value.__code__
+
+
+def _refused_by_a_property_check(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return isinstance(exc, ValueError) and tb is not None and tb.tb_frame.f_code is _PREPARE_VALUE
+
+
+async def _handle_refusing_bad_values_quietly(self, message, connection):
+    if message.msgtype != "PATCH-DOC":
+        return await _bokeh_handle(self, message, connection)
+    try:
+        return await self._handlers["PATCH-DOC"](message, connection)
+    except Exception as exc:  # as Bokeh's handle: logged, and an ERROR reply to the browser
+        if _refused_by_a_property_check(exc):
+            shell.log.warning("a change from the browser was refused: %.300s", exc)
+        else:
+            _bokeh_protocol_handler.log.error("error handling message\n message: %r \n error: %r",
+                                              message, exc, exc_info=True)
+        return connection.error(message, repr(exc))
+
+
+ProtocolHandler.handle = _handle_refusing_bad_values_quietly
 
 # A visitor who leaves while the server is writing to their tab: Panel does not await the failed
 # write, and asyncio logs "Task exception was never retrieved" with a traceback

@@ -6,7 +6,8 @@ figures; the server really redrew (the image bytes differ from one λ to the nex
 address it writes shows each visitor's last λ); every session is discarded after its websocket
 closes. And the client cannot pass by doing nothing: a slider title that is not in the
 document is a failed open, and a λ that is not a number is a change that fails (Bokeh's ERROR
-reply). One outside the slider's range is taken as its end, without a traceback.
+reply; one warning line in the server's log, no traceback). One outside the slider's range is
+taken as its end, without a traceback.
 
 The server runs with ``LAE_CLOSED_SESSION_MS=2000`` (``app.health``): it discards a session 2 s
 after its websocket closes instead of 35 s, so each run's wait for ``/health`` to show no session
@@ -81,11 +82,15 @@ def test_a_slider_title_not_in_the_document_is_a_failed_open(failing_server):
 
 
 def test_a_value_the_app_refuses_is_an_error_not_a_pass(failing_server):
-    # not a number: Bokeh's ERROR reply
+    # not a number: Bokeh's ERROR reply, and one warning line in the log, no traceback (app.server)
+    before = len(failing_server.log())
     r = measure(failing_server, 1, 1, lambdas=(0.7, 1.2, "abc"), timeout_s=3.0, **FAILING)
     assert r["changes"] == 1 and r["completed"] == 0 and r["errors"] >= 1
     assert not math.isfinite(r["latency_ms"]["max"])
     assert any("λ = abc" in p and "expected a value of type Real" in p for p in r["problems"]), r["problems"]
+    log = failing_server.log()[before:]
+    assert "a change from the browser was refused: failed to validate Slider" in log, log
+    assert "Traceback" not in log and "error handling message" not in log, log
 
 
 def test_a_value_outside_the_sliders_range_is_taken_as_its_end(failing_server):
