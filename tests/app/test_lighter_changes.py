@@ -128,8 +128,9 @@ def test_a_new_model_not_in_the_message_stays_new():
     figure.add_layout(unsent, "below")  # one event: the ``below`` list, which holds it
     later = [e for e in events if getattr(e, "attr", None) == "below"]
     first = [e for e in events if getattr(e, "attr", None) == "title"]
-    text, _, new_after = message(ours, first)
-    assert (text, _, new_after) == message(bokehs, first)
+    ours_ = message(ours, first)
+    assert ours_ == message(bokehs, first)
+    text, _, new_after = ours_
     assert unsent in new_after and "sent later" not in text
     assert message(ours, later) == message(bokehs, later)
 
