@@ -385,6 +385,10 @@ def freeze_startup_objects() -> None:
     health.freeze_live_objects()
 
 
+#: what ``serve`` sets for the whole process before serving, in this order (by name: the tests
+#: keep all but the one they check out of their own process, tests.support.serve_settings_except)
+PROCESS_WIDE = ("use_production_settings", "cache_model_defaults", "lighter_changes", "freeze_startup_objects")
+
 #: said on standard error when ``serve`` runs more than one worker process (``--num-procs``)
 SHARED_PORT_WARNING = (
     "lae-landscapes serve --num-procs {n}: the worker processes share one port and each new "
@@ -403,10 +407,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
     if num_procs < 0:
         raise ValueError(f"num_procs: {num_procs} (1 or more; 0 for one per core)")
     pn.extension(*EXTENSIONS, notifications=False)
-    use_production_settings()
-    cache_model_defaults()
-    lighter_changes()
-    freeze_startup_objects()
+    for setting in PROCESS_WIDE:
+        globals()[setting]()
     origins = default_origins(address, port) + list(allow_websocket_origin or []) + origins_from_env()
     wildcards = [o for o in origins if _any_host(o)]
     if wildcards:

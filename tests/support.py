@@ -150,6 +150,17 @@ def read_colour_bar_label(label: str) -> float:
     return float(label)
 
 
+def serve_settings_except(monkeypatch, *kept: str) -> None:
+    """Keep ``app.server.serve``'s process-wide settings (``PROCESS_WIDE``) out of the test
+    process, all but ``kept``: Bokeh's checks stay on for the tests after (tests/app/
+    test_production.py), nothing is frozen out of the GC, Bokeh and Panel keep their own methods."""
+    from app import server
+
+    for setting in server.PROCESS_WIDE:
+        if setting not in kept:
+            monkeypatch.setattr(server, setting, lambda: None)
+
+
 def run_async(coro, timeout: float | None = None):
     """``asyncio.run(coro)`` on a thread of its own: in the test process an event loop may
     already run on this thread (Playwright's sync API leaves one), where asyncio.run refuses."""

@@ -23,6 +23,7 @@ from panel.theme.base import Design
 
 from app import server
 from app.pages.landscape import LandscapePage
+from tests.support import serve_settings_except
 
 
 @pytest.fixture
@@ -35,9 +36,7 @@ def lighter(monkeypatch):
 
 def test_serve_installs_them(lighter, monkeypatch):
     monkeypatch.setattr(pn, "serve", lambda *args, **kwargs: None)
-    monkeypatch.setattr(server, "use_production_settings", lambda: None)
-    monkeypatch.setattr(server, "freeze_startup_objects", lambda: None)
-    monkeypatch.setattr(server, "cache_model_defaults", lambda: None)
+    serve_settings_except(monkeypatch, "lighter_changes")
     monkeypatch.setattr(PatchDoc, "create", classmethod(server._BOKEH_CREATE_PATCH))
     monkeypatch.setattr(Reactive, "_update_properties", server._PANEL_UPDATE_PROPERTIES)
     server.serve(port=5124)

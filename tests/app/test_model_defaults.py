@@ -22,6 +22,7 @@ from bokeh.models import Slider
 
 from app import server
 from app.pages import landscape
+from tests.support import serve_settings_except
 
 
 def model_classes() -> list[type]:
@@ -45,9 +46,7 @@ def cached(monkeypatch):
 
 def test_serve_installs_the_cache(cached, monkeypatch):
     monkeypatch.setattr(pn, "serve", lambda *args, **kwargs: None)
-    # serve's other process-wide settings stay out of this test process (Bokeh's checks stay on)
-    monkeypatch.setattr(server, "use_production_settings", lambda: None)
-    monkeypatch.setattr(server, "freeze_startup_objects", lambda: None)
+    serve_settings_except(monkeypatch, "cache_model_defaults")
     monkeypatch.setattr(HasProps, "_overridden_defaults", classmethod(server._BOKEH_OVERRIDDEN_DEFAULTS))
     server.serve(port=5123)
     assert HasProps._overridden_defaults.__func__ is server._overridden_defaults_of

@@ -26,7 +26,7 @@ import panel as pn
 import pytest
 
 from app import cli, server
-from tests.support import ROOT, AppServer
+from tests.support import ROOT, AppServer, serve_settings_except
 
 ADDRESSES = ["127.0.0.1", "localhost", "0.0.0.0", "::", "", "192.0.2.7", "lae.example.org"]
 
@@ -62,10 +62,7 @@ def pn_serve_calls(monkeypatch):
     calls = []
     monkeypatch.setattr(pn, "serve", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.delenv(server.ORIGIN_ENV, raising=False)
-    # serve's process-wide settings stay out of the test process: Bokeh's checks stay on for the
-    # tests after these (tests/app/test_production.py), and nothing is frozen out of its GC
-    for setting in ("use_production_settings", "cache_model_defaults", "freeze_startup_objects"):
-        monkeypatch.setattr(server, setting, lambda: None)
+    serve_settings_except(monkeypatch)
     return calls
 
 
