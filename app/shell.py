@@ -12,11 +12,13 @@ import html
 import logging
 import math
 import os
+import time
 from pathlib import Path
 
 import panel as pn
 
 from app import panes, query
+from app.address import AddressBar, query_string
 
 STATIC = Path(__file__).resolve().parent / "static"  # packaged with app (pyproject package-data)
 log = logging.getLogger("lae_landscapes")
@@ -234,6 +236,10 @@ class Page:
             for text in notices:
                 self.notices.show(text)
         self.state.param.watch(self._changed, names)
+        #: the browser's address (``view()`` makes it, for a page that syncs its URL)
+        self.address: AddressBar | None = None
+        self._replace_next = True  # the first write replaces the address the page was opened with
+        self._last_write = -math.inf
 
     # subclasses
     def build(self):  # pragma: no cover - abstract
@@ -269,26 +275,66 @@ class Page:
 
     def schedule_url(self):
         """Write the URL once a drag pauses, not on every slider step: each write is a message
-        to the browser, which echoes the new address back, competing with the next step."""
+        to the browser and, but for the first, a new entry in its history."""
         doc = pn.state.curdoc
         if not (doc and doc.session_context):
             self.write_url()
             return
         if not getattr(self, "_url_pending", False):
             self._url_pending = True
-            location = pn.state.location  # this session's, taken now: the timer runs outside it
 
             def flush():
                 self._url_pending = False
-                self.write_url(location)
+                self.write_url()
 
             doc.add_timeout_callback(flush, self.URL_DELAY_MS)
 
-    def write_url(self, location=None):
-        location = location if location is not None else pn.state.location
-        if location is not None:
-            extra = {"embed": "true"} if getattr(self, "embedded", False) else {}
-            location.update_query(**query.encode(self.state, self.state.URL_PARAMS), **extra)
+    def url_query(self) -> str:
+        """The query string of the page's state (and ``embed=true`` when embedded)."""
+        extra = {"embed": "true"} if getattr(self, "embedded", False) else {}
+        return query_string({**query.encode(self.state, self.state.URL_PARAMS), **extra})
+
+    #: a write this soon after the one before (s) rewrites that one's history entry: a drag
+    #: (written every URL_DELAY_MS while it lasts) is one entry, not one per pause
+    HISTORY_PAUSE_S = 1.0
+
+    def write_url(self):
+        """Put the state in the address: a new history entry, so that Back returns to the state
+        before; in place for the first write, the one after Back or Forward, one that follows
+        another within HISTORY_PAUSE_S, and always when embedded (see ``app.address``)."""
+        if self.address is None:
+            return
+        now = time.monotonic()
+        replace = (self._replace_next or getattr(self, "embedded", False)
+                   or now - self._last_write < self.HISTORY_PAUSE_S)
+        self._replace_next, self._last_write = False, now
+        self.address.param.update(query=self.url_query(), replace=replace)
+
+    def make_address(self) -> AddressBar:
+        """The hidden component that keeps the address at the state (after ``build()``: the
+        state the page opens with)."""
+        self.address = AddressBar(on_back=self.back_to, query=self.url_query(), replace=True,
+                                  styles={"display": "none"})
+        self._replace_next = False
+        return self.address
+
+    def back_to(self, args: dict) -> None:
+        """Back or Forward: show the state the address holds, read as a link's query is (a
+        parameter it leaves out takes its default); the address is then rewritten in place."""
+        names = self.state.URL_PARAMS
+        values, notices = query.parse(self.state, names, args)
+        for name in names:
+            if name not in values:
+                default = self.state.param[name].default
+                values[name] = list(default) if isinstance(default, list) else default
+        for text in notices:
+            self.notices.show(text)
+        changed = {k: v for k, v in values.items() if getattr(self.state, k) != v}
+        self._replace_next = True
+        if changed:
+            self.state.param.update(**changed)  # redraws, then writes the address (in place)
+        else:
+            self.write_url()
 
     def compact(self):  # pragma: no cover - abstract
         """The page's essentials in EMBED_SIZE (after ``build()``): a row of its main controls
@@ -315,11 +361,8 @@ class Page:
             panes.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]),
             copy_link_button(), sizing_mode="stretch_width"))
         template.sidebar.append(sidebar)
-        template.main.append(pn.Column(self.notices.pane, main, sizing_mode="stretch_width"))
-        if pn.state.curdoc and pn.state.curdoc.session_context:
-            # After the browser's Location has synced; before that its own (maybe corrected)
-            # query string would overwrite ours, and a copied link would bring the notices back.
-            pn.state.onload(self.write_url)
+        address = [self.make_address()] if self.sync_url else []
+        template.main.append(pn.Column(self.notices.pane, main, *address, sizing_mode="stretch_width"))
         return template
 
 
@@ -333,9 +376,9 @@ class Page:
                                  description="Open the full page, in this state, in a new tab")
         full.js_on_click(code=f"window.open({URL_WITHOUT_EMBED_JS}, '_blank', 'noopener');")
         if pn.state.curdoc and pn.state.curdoc.session_context:
-            pn.state.onload(self.write_url)
             pn.config.raw_css = [*pn.config.raw_css, EMBED_PAGE_CSS]  # this session's document only
-        bar = pn.Row(full, copy_link_button(compact=True), css_classes=["embed-bar"], margin=0)
+        address = [self.make_address()] if self.sync_url else []
+        bar = pn.Row(full, copy_link_button(compact=True), *address, css_classes=["embed-bar"], margin=0)
         return pn.Column(bar, self.notices.pane, self.compact(), css_classes=["embed"],
                          width=EMBED_SIZE[0], margin=0)
 

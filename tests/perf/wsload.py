@@ -35,11 +35,13 @@ What happens, in order:
    at once. The server's CPU (``/health``'s ``cpu_s``) and this process's own CPU are read
    before and after.
 4. **Address.** The server writes the state into the page's address 250 ms after a change
-   (``shell.Page.schedule_url``); each visitor waits for it to show its last λ.
+   (``shell.Page.schedule_url``, through the page's ``app.address.AddressBar``); each visitor
+   waits for it to show its last λ.
 5. **Close.** Every websocket closes; ``/health`` is polled until the session count is 0.
 
-Like a browser, each visitor answers every new address the server writes into the Location
-(``search``) with the ``href`` it now has. It answers nothing else, and does not load the
+Like a browser, each visitor answers a new address written into Panel's Location (``search``;
+the pages themselves write theirs through ``AddressBar``, which the browser does not answer)
+with the ``href`` it now has. It answers nothing else, and does not load the
 page's scripts and stylesheets, or report its plots' sizes and auto-ranged axes once they are
 laid out (a browser's five more ``PATCH-DOC`` on opening; nothing the server does per change).
 
@@ -187,7 +189,7 @@ class Visitor:
         self.ws = None
         self.problems: list[str] = []
         self.models: dict[str, dict] = {}
-        self.slider_id = self.location_id = None
+        self.slider_id = self.location_id = self.address_id = None
         self.slider_value = None
         self.image_sources: set[str] = set()
         self.location: dict[str, str] = {}
@@ -286,6 +288,10 @@ class Visitor:
             kind, model, attr = key
             if model == self.slider_id and kind == "ModelChanged" and attr == "value":
                 self.slider_value = ev.get("new")  # the server set the slider (it took another value)
+            if model == self.address_id and kind == "ModelChanged" and attr == "query":
+                # app.address.AddressBar: the browser puts it in the address, and sends nothing back
+                self.url_lams.append(_lam_of(ev.get("new") or ""))
+                self._url_changed.set()
             if model == self.location_id and kind == "ModelChanged" and attr in LOCATION_PARTS:
                 self.location[attr] = ev.get("new") or ""
                 if attr == "search":
@@ -423,6 +429,13 @@ class Visitor:
                 self.image_sources.add(i)
         if not self.image_sources:
             raise RuntimeError("no data source with an image column in the document")
+        # the data of the page's app.address.AddressBar: the query string the address carries
+        # (a data model Panel names after the component's class; ``query`` is set from the start)
+        self.address_id = next((i for i, rep in self.models.items()
+                                if rep["name"].startswith("AddressBar") and "query" in (rep.get("attributes") or ())),
+                               None)
+        if self.address_id:
+            self.url_lams.append(_lam_of(self.models[self.address_id]["attributes"].get("query") or ""))
         self.location_id = next((i for i, rep in self.models.items() if rep["name"].endswith(".Location")), None)
         if self.location_id:
             attrs = self.models[self.location_id]["attributes"]
