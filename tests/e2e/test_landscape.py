@@ -205,7 +205,8 @@ def test_a_malformed_url_gets_plain_text_notices_and_the_page_keeps_working(app)
 def test_an_out_of_range_lambda_is_clamped_with_a_notice(app):
     app.open("/?lam=99")
 
-    assert app.notices() == ["'lam' = '99' is outside [0, 4]; using 4."]
+    # the notice pane shows once its stylesheets have loaded, which may follow the idle document
+    app.wait_until(lambda: app.notices() == ["'lam' = '99' is outside [0, 4]; using 4."])
     assert app.slider_model("λ")["value"] == 4
     assert app.summary("sum") == f"{ONE_POINT} — minimum (0.00, 0.00)"
     app.assert_clean()
