@@ -66,8 +66,7 @@ class AddressBar(JSComponent):
     replace = param.Boolean(default=True, doc="rewrite the current history entry instead of pushing one")
 
     _esm = """
-    export function render({ model, el }) {
-      el.style.display = "none"
+    export function render({ model }) {
       let pending = false
       const write = () => {
         pending = false
@@ -90,8 +89,7 @@ class AddressBar(JSComponent):
     """
 
     def __init__(self, on_back: Callable[[dict[str, list[str]]], None] | None = None, **params):
-        params.setdefault("width", 0)
-        params.setdefault("height", 0)
+        params.setdefault("styles", {"display": "none"})
         params.setdefault("margin", 0)
         super().__init__(**params)
         self._on_back = on_back

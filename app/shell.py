@@ -238,7 +238,7 @@ class Page:
         self.state.param.watch(self._changed, names)
         #: the browser's address (``view()`` makes it, for a page that syncs its URL)
         self.address: AddressBar | None = None
-        self._replace_next = True  # the first write replaces the address the page was opened with
+        self._replace_next = False  # set by Back / Forward: the next write rewrites that entry
         self._last_write = -math.inf
 
     # subclasses
@@ -312,10 +312,8 @@ class Page:
 
     def make_address(self) -> AddressBar:
         """The hidden component that keeps the address at the state (after ``build()``: the
-        state the page opens with)."""
-        self.address = AddressBar(on_back=self.back_to, query=self.url_query(), replace=True,
-                                  styles={"display": "none"})
-        self._replace_next = False
+        state the page opens with, written in place of the address it was opened with)."""
+        self.address = AddressBar(on_back=self.back_to, query=self.url_query(), replace=True)
         return self.address
 
     def back_to(self, args: dict) -> None:
