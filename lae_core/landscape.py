@@ -233,9 +233,11 @@ def _hessians(kind: str, C: np.ndarray, lam: float, W1: np.ndarray, W2: np.ndarr
     S = C + _product_lam(kind, lam) * np.eye(m)
     W1S = W1 @ S
     gamma = 2.0 * (W2 @ W1S - C)
+    W2tW2 = np.swapaxes(W2, 1, 2) @ W2
+    W1SW1t = W1S @ np.swapaxes(W1, 1, 2)
     H = np.empty((W1.shape[0], 2 * km, 2 * km))
-    H[:, :km, :km] = 2.0 * np.einsum("rab,pq->rapbq", np.swapaxes(W2, 1, 2) @ W2, S).reshape(-1, km, km)
-    H[:, km:, km:] = 2.0 * np.einsum("pq,rab->rpaqb", np.eye(m), W1S @ np.swapaxes(W1, 1, 2)).reshape(-1, km, km)
+    H[:, :km, :km] = 2.0 * np.einsum("rab,pq->rapbq", W2tW2, S).reshape(-1, km, km)
+    H[:, km:, km:] = 2.0 * np.einsum("pq,rab->rpaqb", np.eye(m), W1SW1t).reshape(-1, km, km)
     H12 = np.einsum("ab,rqp->rapqb", np.eye(k), gamma) + 2.0 * np.einsum("rqa,rbp->rapqb", W2, W1S)
     H[:, :km, km:] = H12.reshape(-1, km, km)
     H[:, km:, :km] = np.swapaxes(H[:, :km, km:], 1, 2)
