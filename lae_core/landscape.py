@@ -136,13 +136,56 @@ def _product_lam(kind: str, lam: float) -> float:
     return lam if kind == "product" else 0.0
 
 
+#: The losses ``loss`` and ``gradient`` know: the paper's three and the synthetic loss
+#: ``w_σ L_σ + (1 − w_σ) L_π`` of Petrevski's follow-up report.
+LOSS_KINDS = (*v.LOSSES, "synthetic")
+
+
+def _loss_kind(kind, w_sigma) -> tuple[str, float | None]:
+    """The checked ``(kind, w_sigma)``: ``w_sigma`` in [0, 1] is needed by the synthetic loss
+    and refused by the others (where it would be silently meaningless)."""
+    kind = v.choice("kind", kind, LOSS_KINDS)
+    if kind == "synthetic":
+        if w_sigma is None:
+            raise ValueError("w_sigma must be given for kind='synthetic': the weight w_σ of L_σ "
+                             "in w_σ L_σ + (1 − w_σ) L_π, 0 ≤ w_σ ≤ 1")
+        return kind, v.real("w_sigma", w_sigma, minimum=0.0, maximum=1.0)
+    if w_sigma is not None:
+        raise ValueError(f"w_sigma applies only to kind='synthetic'; got kind={kind!r}")
+    return kind, None
+
+
+def _penalties(kind: str, lam: float, w_sigma: float | None = None) -> tuple[float, float]:
+    """``(λ_σ, λ_π)``: the weights of ``‖W1‖²_F + ‖W2‖²_F`` and of ``‖W2W1‖²_F`` in a loss —
+    sum ``(λ, 0)``, product ``(0, λ)``, unregularized ``(0, 0)``, synthetic
+    ``(w_σλ, (1 − w_σ)λ)``, since ``w_σ L_σ + w_π L_π = L + w_σλ(‖W1‖² + ‖W2‖²) + w_πλ‖W2W1‖²``
+    when ``w_σ + w_π = 1``."""
+    if kind == "sum":
+        return lam, 0.0
+    if kind == "product":
+        return 0.0, lam
+    if kind == "synthetic":
+        return w_sigma * lam, (1.0 - w_sigma) * lam
+    return 0.0, 0.0
+
+
 @v.finite_result
-def loss(kind: str, X, lam: float, W1, W2) -> float:
-    """The loss ``L``, ``L_π`` or ``L_σ`` at the weights ``(W1, W2)``.
+def loss(kind: str, X, lam: float, W1, W2, *, w_sigma: float | None = None) -> float:
+    """The loss ``L``, ``L_π``, ``L_σ`` or the synthetic loss at the weights ``(W1, W2)``.
+
+    With ``P = W2W1`` (paper, Section 2; the synthetic loss from Petrevski's report)::
+
+        unregularized  L   = ‖X − PX‖²_F
+        product        L_π = L + λ‖P‖²_F
+        sum            L_σ = L + λ(‖W1‖²_F + ‖W2‖²_F)
+        synthetic          = w_σ L_σ + w_π L_π,  w_π = 1 − w_σ
+                           = L + w_σλ(‖W1‖²_F + ‖W2‖²_F) + w_πλ‖P‖²_F
+
+    The synthetic loss is ``L_σ`` at ``w_σ = 1`` and ``L_π`` at ``w_σ = 0``.
 
     Parameters
     ----------
-    kind : {'unregularized', 'product', 'sum'}
+    kind : {'unregularized', 'product', 'sum', 'synthetic'}
     X : array_like, shape (m, n)
         Data (the loss is defined for any ``X``; the paper's ``X`` is mean-centred).
     lam : float
@@ -151,53 +194,73 @@ def loss(kind: str, X, lam: float, W1, W2) -> float:
         Encoder, ``1 ≤ k ≤ m``.
     W2 : array_like, shape (m, k)
         Decoder.
+    w_sigma : float, optional
+        ``w_σ`` in [0, 1], for ``kind='synthetic'`` only (required there).
 
     Returns
     -------
     float
-        ``‖X − W2W1X‖²_F``, plus ``λ‖W2W1‖²_F`` (product) or ``λ(‖W1‖²_F + ‖W2‖²_F)`` (sum).
 
     Raises
     ------
     ValueError
         Unknown ``kind``; ``lam`` negative or not finite; ``X``, ``W1``, ``W2`` not finite,
-        of mismatched shapes, or ``k`` outside ``1..m`` (named ``W1``).
+        of mismatched shapes, or ``k`` outside ``1..m`` (named ``W1``); ``w_sigma`` missing
+        for the synthetic loss, given for another, or outside [0, 1].
     """
-    kind = v.kind(kind)
+    kind, w_sigma = _loss_kind(kind, w_sigma)
     lam = v.lam(lam)
     X, W1, W2 = _weights(X, W1, W2)
-    return _loss_value(kind, X, lam, W1, W2)
+    return _loss_value(kind, X, lam, W1, W2, w_sigma)
 
 
-def _loss_value(kind: str, X: np.ndarray, lam: float, W1: np.ndarray, W2: np.ndarray) -> float:
-    """``loss`` without validation: for callers that validated once and call it many times
-    (the solvers' inner loop, which passes a thin factor F with F Fᵀ = X Xᵀ in place of X —
-    the loss depends on X only through X Xᵀ)."""
-    # The residual form is more accurate than tr((I−A)C(I−A)ᵀ) near a perfect fit.
+def _loss_value(kind: str, X: np.ndarray, lam: float, W1: np.ndarray, W2: np.ndarray,
+                w_sigma: float | None = None):
+    """``loss`` without validation: for callers that validated once and call it many times.
+
+    The solvers pass a thin factor ``F`` with ``F Fᵀ = X Xᵀ`` in place of ``X`` (the loss
+    depends on ``X`` only through ``X Xᵀ``). ``W1`` (k, m) and ``W2`` (m, k) give a float;
+    stacks ``W1`` (T, k, m) and ``W2`` (T, m, k) give the T losses as an array (T,) — the
+    solvers' fast paths compute a whole run's losses in one call.
+    """
+    lam_sum, lam_prod = _penalties(kind, lam, w_sigma)
+    # The residual form is more accurate than tr((I−P)C(I−P)ᵀ) near a perfect fit.
     R = X - W2 @ (W1 @ X)
-    value = float(np.vdot(R, R))
-    if kind == "product":
+    if W1.ndim == 2:
+        value = float(np.vdot(R, R))
+        if lam_prod:
+            P = W2 @ W1
+            value += lam_prod * float(np.vdot(P, P))
+        if lam_sum:
+            value += lam_sum * (float(np.vdot(W1, W1)) + float(np.vdot(W2, W2)))
+        return value
+    value = np.einsum("tij,tij->t", R, R)
+    if lam_prod:
         P = W2 @ W1
-        value += lam * float(np.vdot(P, P))
-    elif kind == "sum":
-        value += lam * (float(np.vdot(W1, W1)) + float(np.vdot(W2, W2)))
+        value += lam_prod * np.einsum("tij,tij->t", P, P)
+    if lam_sum:
+        value += lam_sum * (np.einsum("tij,tij->t", W1, W1) + np.einsum("tij,tij->t", W2, W2))
     return value
 
 
-def _grad_A(kind: str, X: np.ndarray, lam: float, W1: np.ndarray, W2: np.ndarray) -> np.ndarray:
-    """∂/∂A of the part of the loss that depends on A = W2W1: −2(X − AX)Xᵀ (+ 2λA, product)."""
-    A = W2 @ W1
-    return -2.0 * (X - A @ X) @ X.T + 2.0 * _product_lam(kind, lam) * A
+def _grad_A(kind: str, X: np.ndarray, lam: float, W1: np.ndarray, W2: np.ndarray,
+            w_sigma: float | None = None) -> np.ndarray:
+    """∂/∂P of the part of the loss that depends on P = W2W1: −2(X − PX)Xᵀ + 2λ_π P."""
+    _, lam_prod = _penalties(kind, lam, w_sigma)
+    P = W2 @ W1
+    return -2.0 * (X - P @ X) @ X.T + 2.0 * lam_prod * P
 
 
 @v.finite_result
-def gradient(kind: str, X, lam: float, W1, W2) -> tuple[np.ndarray, np.ndarray]:
+def gradient(kind: str, X, lam: float, W1, W2, *,
+             w_sigma: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The exact gradient ``(∂loss/∂W1, ∂loss/∂W2)`` (full factor 2, not the half gradient).
 
-    With ``Γ = ∂loss/∂A = −2(X − W2W1X)Xᵀ (+ 2λ W2W1 for the product loss)``::
+    With ``(λ_σ, λ_π)`` = ``(λ, 0)`` (sum), ``(0, λ)`` (product), ``(0, 0)`` (unregularized),
+    ``(w_σλ, (1 − w_σ)λ)`` (synthetic) and ``Γ = ∂loss/∂P = −2(X − W2W1X)Xᵀ + 2λ_π W2W1``::
 
-        ∂/∂W1 = W2ᵀ Γ   (+ 2λ W1 for the sum loss)
-        ∂/∂W2 = Γ W1ᵀ   (+ 2λ W2 for the sum loss)
+        ∂/∂W1 = W2ᵀ Γ + 2λ_σ W1
+        ∂/∂W2 = Γ W1ᵀ + 2λ_σ W2
 
     Parameters and raised errors are those of ``loss``.
 
@@ -206,15 +269,16 @@ def gradient(kind: str, X, lam: float, W1, W2) -> tuple[np.ndarray, np.ndarray]:
     dW1 : ndarray, shape (k, m)
     dW2 : ndarray, shape (m, k)
     """
-    kind = v.kind(kind)
+    kind, w_sigma = _loss_kind(kind, w_sigma)
     lam = v.lam(lam)
     X, W1, W2 = _weights(X, W1, W2)
-    gamma = _grad_A(kind, X, lam, W1, W2)
+    lam_sum, _ = _penalties(kind, lam, w_sigma)
+    gamma = _grad_A(kind, X, lam, W1, W2, w_sigma)
     dW1 = W2.T @ gamma
     dW2 = gamma @ W1.T
-    if kind == "sum":
-        dW1 = dW1 + 2.0 * lam * W1
-        dW2 = dW2 + 2.0 * lam * W2
+    if lam_sum:
+        dW1 = dW1 + 2.0 * lam_sum * W1
+        dW2 = dW2 + 2.0 * lam_sum * W2
     return dW1, dW2
 
 

@@ -271,6 +271,8 @@ class Training:
             self.outcome[kind] = f"{run.message}"
         elif run.status == "converged":
             self.outcome[kind] = f"converged after {self.steps[kind]} steps"
+        elif run.status == "oscillating":
+            self.outcome[kind] = f"oscillating after {self.steps[kind]} steps (the steps alternate)"
         elif self.steps[kind] >= self.max_iter:
             self.outcome[kind] = f"stopped after {self.steps[kind]} steps without converging"
         if kind in self.outcome:

@@ -47,11 +47,17 @@ LABELS = {"untied_gd": "untied GD", "sync_gd": "sync GD", "tied_gd": "tied GD (O
 COLORS = {"untied_gd": "#0072b2", "sync_gd": "#56b4e9", "tied_gd": "#cc79a7",
           "exact_untied": "#d55e00", "exact_sync": "#e69f00", "exact_tied": "#222222"}
 GRADIENT = ("untied_gd", "sync_gd", "tied_gd")
-#: methods whose every iterate has W₁ = W₂ᵀ (sync averages after each step), so in the tied
-#: case they move in the drawn plane W = W₂ = W₁ᵀ = [w₁, w₂]ᵀ
-TIED_ITERATES = ("sync_gd", "tied_gd", "exact_sync", "exact_tied")
+#: methods whose every iterate has W₁ = W₂ᵀ (exact sync averages after each step), so in the
+#: tied case they move in the drawn plane W = W₂ = W₁ᵀ = [w₁, w₂]ᵀ; the authors' sync GD only
+#: starts there (W₁ = W₂ᵀ at initialisation) and leaves it when X Xᵀ does not commute with W Wᵀ
+TIED_ITERATES = ("tied_gd", "exact_sync", "exact_tied")
 TIED_BY_CONSTRUCTION = ("tied_gd", "exact_tied")
-SYNCED = ("sync_gd", "exact_sync")
+SYNCED = ("exact_sync",)
+#: methods that start at a tied point of the plane: the tied ones (from W₂, or W₁ for exact
+#: tied: the block their first step reads) and the sync ones, synchronised at initialisation
+#: (W₁ = W₂ᵀ, as the authors start them)
+SYNC_START = ("sync_gd", "exact_sync")
+TIED_START = TIED_BY_CONSTRUCTION + SYNC_START
 SIDE_TOOLS = "pan,box_zoom,wheel_zoom,reset"
 
 
@@ -167,7 +173,8 @@ class TrajectoryState(param.Parameterized):
         for method in solvers.METHODS:
             if method not in self.methods:
                 continue
-            t = solvers.solve(method, X, 1, self.lam, W1=W1, W2=W2, lr=self.lr, max_iter=self.max_iter,
+            start = {"W2": W2} if method in SYNC_START else {"W1": W1, "W2": W2}
+            t = solvers.solve(method, X, 1, self.lam, **start, lr=self.lr, max_iter=self.max_iter,
                               tol=self.tol, batch_size=batch, seed=self.seed, kind=self.kind)
             if self.mode == "tied":
                 a, b = t.W2[:, 0, 0], t.W2[:, 1, 0]
@@ -206,6 +213,11 @@ class TrajectoryState(param.Parameterized):
                      else "not yet at a critical point")
         if t.status == "converged":
             text = f"converged after {_plural(t.iterations)} at {end} with loss {loss}, {where}."
+        elif t.status == "oscillating":
+            hint = ("Lower the learning rate." if gradient
+                    else "The closed-form step overshoots its fixed point here.")
+            text = (f"oscillates without converging: after {_plural(t.iterations)} the steps still "
+                    f"alternate in direction, at {end} with loss {loss}, {where}. {hint}")
         else:
             if self.minibatch and self.batch_size < self.n:
                 hint = "Mini-batch noise keeps the steps from shrinking to zero."
@@ -215,8 +227,8 @@ class TrajectoryState(param.Parameterized):
                 hint = "Raise the iteration limit."
             text = (f"stopped at the iteration limit after {_plural(t.iterations)} without converging, "
                     f"at {end} with loss {loss}, {where}. {hint}")
-        if self.mode == "scalar" and run.method in TIED_BY_CONSTRUCTION and self.w1 != self.w2:
-            text = (f"starts at the nearest tied point {_point(run.w1[0], run.w2[0])} (dotted); "
+        if self.mode == "scalar" and run.method in TIED_START and self.w1 != self.w2:
+            text = (f"starts at the tied point {_point(run.w1[0], run.w2[0])} (dotted); "
                     + text)
         if not run.in_plane:
             text = "(decoder W₂ drawn, dashed) " + text

@@ -41,15 +41,17 @@ def gap_in(text):
 # --------------------------------------------------------------------------- state → paths
 
 def test_default_state_runs_every_selected_solver_from_the_start_with_finite_paths():
-    st = TrajectoryState()
+    st = TrajectoryState(methods=list(solvers.METHODS))
     runs = st.runs()
     assert [r.method for r in runs] == [m for m in solvers.METHODS if m in st.methods]
     for r in runs:
         assert np.isfinite(r.w1).all() and np.isfinite(r.w2).all() and np.isfinite(r.loss).all()
         assert r.w1.shape == r.w2.shape == r.loss.shape == r.gap.shape == (r.frames,)
-        if r.method in trajectories.TIED_BY_CONSTRUCTION:
-            # tied solvers start from the nearest tied point of the clicked start
-            assert r.w1[0] == r.w2[0] == pytest.approx((st.w1 + st.w2) / 2)
+        if r.method in trajectories.TIED_START:
+            # tied and sync solvers start from a tied point: the authors' exact tied step reads
+            # W₁, the others start from W₂ (sync: W₁ = W₂ᵀ at initialisation)
+            w = st.w1 if r.method == "exact_tied" else st.w2
+            assert r.w1[0] == r.w2[0] == w
         else:
             assert (r.w1[0], r.w2[0]) == (st.w1, st.w2)
 
@@ -105,6 +107,22 @@ def test_a_too_large_learning_rate_diverges_in_words_and_draws_only_finite_numbe
     assert all(np.isfinite(v).all() for v in page.current.data.values() if v and isinstance(v[0], float))
     page.state.lr_exp = -1.3
     assert "converged after" in outcome(page, "untied_gd") and page.notices.items == []
+
+
+@pytest.mark.parametrize("mode", ["scalar", "tied"])
+def test_at_learning_rate_1_sync_and_tied_gd_are_told_to_lower_it_not_raise_it(mode):
+    # Issue #21: they oscillated (or diverged) and the words said to raise the learning rate.
+    page = built(mode=mode, lr_exp=0.0, methods=["sync_gd", "tied_gd"])
+    for method in ("sync_gd", "tied_gd"):
+        text = outcome(page, method)
+        assert re.search(r"(diverged at iteration \d+ — lower|Lower) the learning rate", text), text
+        assert "Raise" not in text
+
+
+def test_an_oscillating_run_says_so():
+    page = built(w1=0.15, w2=0.15, lr_exp=0.0, methods=["tied_gd"])
+    text = outcome(page, "tied_gd")
+    assert "oscillates without converging" in text and "Lower the learning rate." in text, text
 
 
 def test_a_run_stopped_by_the_iteration_limit_says_so_with_a_hint():

@@ -468,6 +468,11 @@ FUZZ = {
     # ---- solvers
     "solvers.solve": entry(solve_args(), SOLVE_HOSTILE),
     "solvers.lae_pca": entry(lae_pca_args(), {**SOLVE_HOSTILE, "kind": st.sampled_from(LOSSES)}),
+    "solvers.recovered_eigenvalues": entry(
+        st.one_of(kw(s=vector(3, st.floats(0.0, 0.999999)), lam=nonneg_float.filter(lambda x: x > 0)),
+                  kw(s=vector(2, st.floats(0.0, 0.999999)), lam=st.floats(1e-3, 10.0), kind=st.just("synthetic"),
+                     w_sigma=st.floats(0.0, 1.0))),
+        {"s": hostile_array(), "lam": hostile_scalar, "kind": hostile_kind, "w_sigma": hostile_scalar}),
     # ---- collapse
     "collapse.shrinkage": entry(kw(kind=st.sampled_from(LOSSES), sigma=sigma_any(), lam=nonneg_float),
                                 {"kind": hostile_kind, "sigma": hostile_array(), "lam": hostile_scalar}),
@@ -502,6 +507,7 @@ FUZZ = {
                                       | st.tuples(vector(3), exponents).map(lambda t: {"u": scale(*t)}),
                                       {"u": hostile_array()}),
     "grassmann.gr1_circle": entry(circle_args(), {"X": hostile_array(), "phi": hostile_array()}),
+    "grassmann.gr1_projection": entry(gr1_args(single=True), {"X": hostile_array(), "u": hostile_array()}),
     "grassmann.principal_data": entry(principal_data_args(), {"sigma": hostile_array(), "U": hostile_array(),
                                                               "n": hostile_int, "seed": hostile_int}),
 }
