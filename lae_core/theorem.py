@@ -44,9 +44,13 @@ Items in this module:
 - ``KINDS``, ``DEFAULT_SIGMA``, ``MAX_M``, ``CLOSE_RTOL``, ``DEFAULT_STEP``, ``DEFAULT_JITTER``.
 - ``default_sigma(m)``, ``check_spectrum(sigma, m=None)``, ``close_values_warning(sigma)``.
 - ``Manifold`` (one row), ``Symmetry``, ``Table``; ``manifolds(kind, sigma, k, lam, *, seed=0)``.
+- ``SymmetryComparison``; ``symmetry_comparison(sigma, k, lam, *, seed=0)`` — each loss's
+  symmetry group beside its manifolds' dimensions, stated and measured, at ``I = {1..l}``.
 - ``index_label(I)`` — the paper's 1-based ``{1, 3}``.
 - ``EscapeRun``; ``escape(table, I, method, …)`` — leave a saddle along its most negative
-  Hessian eigenvector (plus a small random push) and run a solver from there.
+  Hessian eigenvector (plus a small random push) and run a solver from there;
+  ``EscapeProgress``, ``escape_steps(…, chunk)`` — the same run a chunk of steps at a time;
+  ``ESCAPE_METHODS`` — the solvers that start from the pushed point, per loss.
 - ``to_csv(table)`` — the table as CSV text with the page's column headers (``CSV_COLUMNS``).
 
 Index sets are 0-based tuples in ascending order in the code (``I = (0, 2)`` is the paper's
@@ -73,18 +77,23 @@ __all__ = [
     "DEFAULT_SIGMA",
     "DEFAULT_JITTER",
     "DEFAULT_STEP",
+    "ESCAPE_METHODS",
+    "EscapeProgress",
     "EscapeRun",
     "KINDS",
     "MAX_M",
     "Manifold",
     "Symmetry",
+    "SymmetryComparison",
     "Table",
     "check_spectrum",
     "close_values_warning",
     "default_sigma",
     "escape",
+    "escape_steps",
     "index_label",
     "manifolds",
+    "symmetry_comparison",
     "to_csv",
 ]
 
@@ -642,11 +651,27 @@ def manifolds(kind: str, sigma, k: int, lam: float, *, seed: int = 0) -> Table:
 
 def _measure(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int) -> Table | None:
     """``manifolds`` after validation; ``None`` when a Hessian overflows."""
-    m = sigma.size
+    measured = _measure_rows(kind, sigma, k, lam, seed, None)
+    if measured is None:
+        return None
+    rows, m0, symmetry, X, U = measured
+    return Table(kind=kind, sigma=sigma, k=k, lam=lam, seed=seed, rows=rows, m0=m0,
+                 symmetry=symmetry, close_warning=close_values_warning(sigma), X=X, U=U)
+
+
+def _measure_rows(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int, wanted):
+    """The rows for the index sets ``wanted`` (every one, in table order, when ``None``), each
+    at its own point of ``_draws``, and ``(rows, m0, symmetry, X, U)``; ``None`` when a Hessian
+    overflows."""
     X, U, index_sets, Gs, Os = _draws(tuple(sigma.tolist()), k, seed)
-    m0 = collapse.surviving_count(sigma, lam) if kind == "sum" else m
+    m0 = collapse.surviving_count(sigma, lam) if kind == "sum" else sigma.size
     symmetry = _symmetry(kind, k, lam)
     global_I = tuple(range(min(k, m0)))
+    if wanted is not None:
+        position = {I: n for n, I in enumerate(index_sets)}
+        index_sets = tuple(wanted)
+        Gs = tuple(Gs[position[I]] for I in index_sets)
+        Os = tuple(Os[position[I]] for I in index_sets)
 
     points = []
     for I, G, O in zip(index_sets, Gs, Os):
@@ -655,18 +680,21 @@ def _measure(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int) -> Tab
         G = O if kind == "sum" else G
         points.append((I, *landscape.table1_point(kind, U, sigma, I, lam, G)))
 
-    # One stack of Hessians, one eigensolver call: the cost of a λ change.
-    W1s = np.array([p[1] for p in points])
-    W2s = np.array([p[2] for p in points])
-    hessians = landscape._hessians(kind, X @ X.T, lam, W1s, W2s)
-    if not np.isfinite(hessians).all():
-        return None
-    eig = np.linalg.eigvalsh(hessians)
-    tols = landscape._flat_tolerance(eig)
-    counts = np.stack(landscape._inertia_counts(eig, tols), axis=1)
-    orbits = _orbit_dimensions(symmetry.group, W1s, W2s)
-
     measured_rows = {}
+    if points:
+        # One stack of Hessians, one eigensolver call: the cost of a λ change.
+        W1s = np.array([p[1] for p in points])
+        W2s = np.array([p[2] for p in points])
+        hessians = landscape._hessians(kind, X @ X.T, lam, W1s, W2s)
+        if not np.isfinite(hessians).all():
+            return None
+        eig = np.linalg.eigvalsh(hessians)
+        tols = landscape._flat_tolerance(eig)
+        counts = np.stack(landscape._inertia_counts(eig, tols), axis=1)
+        orbits = _orbit_dimensions(symmetry.group, W1s, W2s)
+    else:
+        tols = counts = orbits = ()
+
     for (I, W1, W2), tol, (down, flat, up), orbit in zip(points, tols, counts, orbits):
         l = len(I)
         measured = Inertia(int(down), int(flat), int(up))
@@ -699,8 +727,73 @@ def _measure(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int) -> Tab
             predicted_descending=None, predicted_flat=None, measured=None, orbit_dimension=None,
             transpose_gap=None, degenerate=False, is_global_min=False, notes=())
         for I in index_sets)
-    return Table(kind=kind, sigma=sigma, k=k, lam=lam, seed=seed, rows=rows, m0=m0,
-                 symmetry=symmetry, close_warning=close_values_warning(sigma), X=X, U=U)
+    return rows, m0, symmetry, X, U
+
+
+@dataclass(frozen=True, eq=False)
+class SymmetryComparison:
+    """One loss's symmetry group beside the dimensions of its manifolds, stated and measured.
+
+    Attributes
+    ----------
+    kind : {'unregularized', 'product', 'sum'}
+    symmetry : Symmetry
+        The group, its dimension and the orbit's dimension ``orbit_dimensions[l]`` as
+        ``landscape.critical_set_dimension`` states it.
+    rows : tuple of Manifold
+        One per ``l = 0, 1, …, k``: the row of ``I = {1..l}`` as ``manifolds`` measures it (the
+        same point), with ``predicted_flat`` (``dim F_I`` or ``dim V_I``), the measured orbit
+        dimension and the Hessian's flat count; for ``L_σ`` with ``l > m₀`` a gone row.
+    """
+
+    kind: str
+    symmetry: Symmetry
+    rows: tuple = field(repr=False)
+
+
+def symmetry_comparison(sigma, k: int, lam: float, *, seed: int = 0) -> tuple:
+    """The symmetry of each loss side by side: for ``L``, ``L_π`` and ``L_σ`` (``KINDS``
+    order), the group that moves along the critical manifolds (``GL(k)``; ``O(k)`` for ``L_σ``
+    at ``λ > 0``) and, per ``l = |I| = 0..k``, the paper's manifold dimension (``kl``, or
+    ``kl − l(l + 1)/2`` for ``V_I``), the orbit dimension stated and measured, and the Hessian's
+    flat count — at the Table 1 point of ``I = {1..l}``, the one ``manifolds`` uses.
+
+    Costs ``3(k + 1)`` Hessians (not the whole table's), so a page can show all three losses
+    while it measures one.
+
+    Parameters
+    ----------
+    sigma, k, lam, seed
+        As ``manifolds``.
+
+    Returns
+    -------
+    tuple of SymmetryComparison
+        Three, in ``KINDS`` order.
+
+    Raises
+    ------
+    ValueError
+        As ``manifolds``.
+    """
+    sigma = check_spectrum(sigma)
+    k = v.integer("k", k, minimum=1, maximum=sigma.size)
+    lam = v.lam(lam)
+    seed = v.integer("seed", seed, minimum=0)
+    wanted = [tuple(range(l)) for l in range(k + 1)]
+    out = []
+    for kind in KINDS:
+        with np.errstate(all="ignore"):
+            try:
+                measured = _measure_rows(kind, sigma, k, lam, seed, wanted)
+            except v.NotFinite:
+                measured = None
+        if measured is None:
+            raise ValueError("sigma and lam are too large for float64: the Hessian or the loss "
+                             "at the Table 1 points overflows; use smaller values")
+        rows, _, symmetry, _, _ = measured
+        out.append(SymmetryComparison(kind=kind, symmetry=symmetry, rows=rows))
+    return tuple(out)
 
 
 def _unexplained(measured, predicted, paper_flat, expected_down, expected_flat, close) -> str:
@@ -779,52 +872,91 @@ class EscapeRun:
         return float(self.transpose_gap[-1])
 
 
-@v.finite_result
-def escape(table: Table, I, method: str = "untied_gd", *, step: float = DEFAULT_STEP,
-           jitter: float = DEFAULT_JITTER, seed: int = 0, max_iter: int = 20000,
-           tol: float = 1e-10, lr: float | None = None) -> EscapeRun:
-    """Push a Table 1 point off its manifold downhill and let a solver run from there.
+@dataclass(frozen=True, eq=False)
+class EscapeProgress:
+    """Where an escape run stands after a chunk of solver steps (``escape_steps``).
 
-    The push is ``step · v + jitter · r``: ``v`` the unit eigenvector of the Hessian's most
-    negative eigenvalue ``μ`` (its sign fixed so that its largest entry is positive), ``r`` a
-    random unit vector from ``numpy.random.default_rng(seed)``. Along ``v`` alone the loss drops
-    by about ``|μ| step² / 2``, but the run would keep the unused latent dimensions at zero and
-    stop at the best saddle of that invariant set (``jitter = 0`` shows it); ``r`` lets it
-    leave every saddle in turn. Then ``solvers.solve(method, table.X, k, λ, W1=…, W2=…,
-    kind=table.kind, max_iter, tol, lr)``. Where it ended is read off the product: the existing
-    row with ``‖W₂W₁ − P_I‖_F ≤ 1e-3`` (``P_I`` the product at the row's point, which depends
-    on ``I`` and λ only). From a saddle a run ends at the global minimum — for ``L_σ`` with
-    ``λ ≥ σ_k²``, the best surviving manifold ``I = {1..m₀}``. At a minimum (no negative
-    eigenvalue) the push is along the lowest-curvature direction, and the run comes back.
+    Attributes
+    ----------
+    start : tuple of int
+        The row's ``I`` (0-based).
+    method : str
+    step, jitter : float
+        Lengths of the push along the eigenvector and of the random push.
+    curvature : float
+        The Hessian eigenvalue along the push (the most negative one; ≥ 0 at a minimum).
+    critical_loss : float
+        The loss on the manifold.
+    iterations : int
+        Solver steps taken so far.
+    max_iter : int
+    loss : ndarray, shape (iterations + 1,)
+        Loss per iterate so far; ``loss[0]`` is just after the push.
+    transpose_gap : ndarray, shape (iterations + 1,)
+        ``‖W₁ − W₂ᵀ‖_F`` per iterate so far.
+    run : EscapeRun or None
+        The finished run, on the last progress only.
+    """
+
+    start: tuple
+    method: str
+    step: float
+    jitter: float
+    curvature: float
+    critical_loss: float
+    iterations: int
+    max_iter: int
+    loss: np.ndarray = field(repr=False)
+    transpose_gap: np.ndarray = field(repr=False)
+    run: EscapeRun | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.run is not None
+
+    @property
+    def fraction(self) -> float:
+        """Share of ``max_iter`` done: 1 once the run has finished (a converged run stops early)."""
+        return 1.0 if self.done else self.iterations / self.max_iter
+
+
+# The solvers an escape may use, per loss: those whose run starts from the pushed point and
+# keeps a critical point where it is. The tied ones replace W₁ by W₂ᵀ at the start and
+# exact_sync re-ties the weights after every step; Table 1's points of L and L_π have W₁ ≠ W₂ᵀ
+# (W₁ = G(…)U_Iᵀ, W₂ = U_I(…)G⁺), so those solvers leave the manifold before any descent.
+# Every critical point of L_σ has W₁ = W₂ᵀ (Transpose Theorem), so there all six may run.
+ESCAPE_METHODS = {
+    "unregularized": ("untied_gd", "sync_gd", "exact_untied"),
+    "product": ("untied_gd", "sync_gd", "exact_untied"),
+    "sum": solvers.METHODS,
+}
+
+
+def escape_steps(table: Table, I, method: str = "untied_gd", *, step: float = DEFAULT_STEP,
+                 jitter: float = DEFAULT_JITTER, seed: int = 0, max_iter: int = 20000,
+                 tol: float = 1e-10, lr: float | None = None, chunk: int = 250):
+    """``escape`` a chunk of solver steps at a time, for a page that must stay responsive.
+
+    The push and the run are ``escape``'s (the same iterates: ``escape`` is this iterator run to
+    its end, and the solver's updates, learning rate and stopping rules are ``solvers.solve``'s
+    general path). The arguments are checked on the call, before the first step.
 
     Parameters
     ----------
-    table : Table
-        From ``manifolds``.
-    I : sequence of int
-        0-based index set of an existing row (any order).
-    method : str
-        A solver of ``lae_core.solvers`` (``solvers.METHODS``).
-    step : float
-        Length of the push along the eigenvector, ``> 0``.
-    jitter : float
-        Length of the random push, ``≥ 0``.
-    seed : int
-        Seed ≥ 0 of the random push.
-    max_iter, tol, lr
-        Passed to ``solvers.solve``.
+    table, I, method, step, jitter, seed, max_iter, tol, lr
+        As ``escape``.
+    chunk : int
+        Solver steps between progress reports, ≥ 1.
 
     Returns
     -------
-    EscapeRun
+    iterator of EscapeProgress
+        One after each chunk; the last one's ``run`` is the finished ``EscapeRun``.
 
     Raises
     ------
     ValueError
-        ``table`` not a ``Table``; ``I`` not an index set of the table, or of a manifold that is
-        gone (the message says why); ``step`` not a finite number > 0; ``jitter`` negative or
-        not finite; ``seed`` not a whole number ≥ 0; as ``solvers.solve`` for ``method``,
-        ``max_iter``, ``tol``, ``lr``.
+        As ``escape``; ``chunk`` not a whole number ≥ 1.
     """
     if not isinstance(table, Table):
         raise ValueError("table must be a Table from theorem.manifolds; got "
@@ -833,12 +965,19 @@ def escape(table: Table, I, method: str = "untied_gd", *, step: float = DEFAULT_
     if not row.exists:
         raise ValueError(f"I = {row.label} names no critical point at λ = {table.lam:g}. "
                          f"{row.gone_reason}")
+    method = v.choice("method", method, solvers.METHODS + solvers.VARIANTS)
+    allowed = ESCAPE_METHODS[table.kind]
+    if method not in allowed:
+        raise ValueError(f"method: {method} does not start from the pushed point of "
+                         f"{_LOSS_NAMES[table.kind]} (it ties W₁ to W₂ᵀ, and Table 1's points of "
+                         f"this loss have W₁ ≠ W₂ᵀ); use one of {', '.join(allowed)}")
     step = v.real("step", step, minimum=0.0, strict=True)
     jitter = v.real("jitter", jitter, minimum=0.0)
     seed = v.integer("seed", seed, minimum=0)
     kind, k, lam = table.kind, table.k, table.lam
 
-    mu, vectors = np.linalg.eigh(landscape.hessian(kind, table.X, lam, row.W1, row.W2))
+    with np.errstate(all="ignore"):
+        mu, vectors = np.linalg.eigh(landscape.hessian(kind, table.X, lam, row.W1, row.W2))
     direction = vectors[:, 0]
     if direction[np.argmax(np.abs(direction))] < 0:
         direction = -direction
@@ -847,9 +986,62 @@ def escape(table: Table, I, method: str = "untied_gd", *, step: float = DEFAULT_
     km = k * table.m
     W1 = row.W1 + push[:km].reshape(row.W1.shape)
     W2 = row.W2 + push[km:].reshape(row.W2.shape)
-    run = solvers.solve(method, table.X, k, lam, W1=W1, W2=W2, lr=lr, max_iter=max_iter,
-                        tol=tol, kind=kind)
+    problem = solvers._prepare(method, table.X, k, lam, W1, W2, lr, max_iter, tol, None, 0, kind)
+    chunk = v.integer("chunk", chunk, minimum=1)
+    return _escape_chunks(table, row, problem, float(mu[0]), step, jitter, chunk)
 
+
+_LOSS_NAMES = {"unregularized": "L", "product": "L_π", "sum": "L_σ"}
+
+
+def _escape_chunks(table, row, p, curvature, step, jitter, chunk):
+    """``escape_steps``' iterator: ``solvers._iterate``'s iterates, ``chunk`` at a time."""
+    k, m = p.W1.shape
+    W1s, W2s = [p.W1[None]], [p.W2[None]]
+    losses = [np.array([landscape._loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma)])]
+    gaps = [solvers._gap(p.W1[None] - p.W2.T[None])]
+    iterate = solvers._iterate(p)
+    taken, outcome = 0, None
+    while outcome is None:
+        new1, new2, new_loss = [], [], []
+        with np.errstate(all="ignore"):
+            while len(new1) < chunk and outcome is None:
+                try:
+                    N1, N2, L = next(iterate)
+                except StopIteration as stop:
+                    outcome = stop.value
+                    break
+                new1.append(N1)
+                new2.append(N2)
+                new_loss.append(L)
+                taken += 1
+                if taken == p.max_iter:  # the last step's checks, then the run's end
+                    try:
+                        next(iterate)
+                    except StopIteration as stop:
+                        outcome = stop.value
+        if new1:
+            N1s, N2s = np.array(new1), np.array(new2)
+            W1s.append(N1s)
+            W2s.append(N2s)
+            losses.append(np.array(new_loss))
+            with np.errstate(all="ignore"):
+                gaps.append(solvers._gap(N1s - np.swapaxes(N2s, 1, 2)))
+        loss, gap = np.concatenate(losses), np.concatenate(gaps)
+        run = None
+        if outcome is not None:
+            status, t, detail = outcome
+            trajectory = solvers._trajectory(p, np.concatenate(W1s), np.concatenate(W2s), loss,
+                                             status, t, detail)
+            run = _escape_run(table, row, trajectory, curvature, step, jitter)
+        yield EscapeProgress(start=row.I, method=p.method, step=step, jitter=jitter,
+                             curvature=curvature, critical_loss=row.loss, iterations=taken,
+                             max_iter=p.max_iter, loss=loss, transpose_gap=gap, run=run)
+
+
+def _escape_run(table, row, run, curvature, step, jitter) -> EscapeRun:
+    """Where a finished escape run ended, and the words for it."""
+    k = table.k
     product = run.W2[-1] @ run.W1[-1]
     candidates = [r for r in table.rows if r.exists]
     distances = [float(np.linalg.norm(product - r.W2 @ r.W1)) for r in candidates]
@@ -872,15 +1064,75 @@ def escape(table: Table, I, method: str = "untied_gd", *, step: float = DEFAULT_
              f"the lowest-curvature direction ({row.label} has no descending direction)")
     random = f" and {jitter:g} in a random direction" if jitter else ""
     summary = (f"From {row.label} (loss {row.loss:.6g}), pushed {step:g} along {along} "
-               f"(μ = {mu[0]:.3g}){random}: {method} {where} "
+               f"(μ = {curvature:.3g}){random}: {run.method} {where} "
                f"after {run.iterations} iterations, loss {float(run.loss[-1]):.6g}, "
                f"‖W₁ − W₂ᵀ‖ = {float(gap[-1]):.3g}. The solver {run.message}.")
     return EscapeRun(start=row.I, method=run.method, step=step, jitter=jitter,
-                     curvature=float(mu[0]), descending=row.measured.descending > 0,
+                     curvature=curvature, descending=row.measured.descending > 0,
                      critical_loss=row.loss, loss=run.loss, transpose_gap=gap, status=run.status,
                      message=run.message, iterations=run.iterations, ended_at=ended_at,
                      end_distance=end_distance, reached_global_min=reached, summary=summary,
                      trajectory=run)
+
+
+@v.finite_result
+def escape(table: Table, I, method: str = "untied_gd", *, step: float = DEFAULT_STEP,
+           jitter: float = DEFAULT_JITTER, seed: int = 0, max_iter: int = 20000,
+           tol: float = 1e-10, lr: float | None = None) -> EscapeRun:
+    """Push a Table 1 point off its manifold downhill and let a solver run from there.
+
+    The push is ``step · v + jitter · r``: ``v`` the unit eigenvector of the Hessian's most
+    negative eigenvalue ``μ`` (its sign fixed so that its largest entry is positive), ``r`` a
+    random unit vector from ``numpy.random.default_rng(seed)``. Along ``v`` alone the loss drops
+    by about ``|μ| step² / 2``, but the run would keep the unused latent dimensions at zero and
+    stop at the best saddle of that invariant set (``jitter = 0`` shows it); ``r`` lets it
+    leave every saddle in turn. Then ``solvers.solve(method, table.X, k, λ, W1=…, W2=…,
+    kind=table.kind, max_iter, tol, lr)``'s updates and stopping rules (its general path, for
+    every shape). Where it ended is read off the product: the existing row with
+    ``‖W₂W₁ − P_I‖_F ≤ 1e-3`` (``P_I`` the product at the row's point, which depends on ``I``
+    and λ only). From a saddle a run ends at the global minimum — for ``L_σ`` with
+    ``λ ≥ σ_k²``, the best surviving manifold ``I = {1..m₀}``. At a minimum (no negative
+    eigenvalue) the push is along the lowest-curvature direction, and the run comes back.
+
+    ``escape_steps`` gives the same run a chunk of steps at a time.
+
+    Parameters
+    ----------
+    table : Table
+        From ``manifolds``.
+    I : sequence of int
+        0-based index set of an existing row (any order).
+    method : str
+        A solver of ``ESCAPE_METHODS[table.kind]``: any of ``solvers.METHODS`` for ``L_σ``;
+        ``untied_gd``, ``sync_gd`` or ``exact_untied`` for ``L`` and ``L_π`` (the others tie
+        ``W₁`` to ``W₂ᵀ``, which moves these losses' points off their manifolds).
+    step : float
+        Length of the push along the eigenvector, ``> 0``.
+    jitter : float
+        Length of the random push, ``≥ 0``.
+    seed : int
+        Seed ≥ 0 of the random push.
+    max_iter, tol, lr
+        Passed to ``solvers.solve``.
+
+    Returns
+    -------
+    EscapeRun
+
+    Raises
+    ------
+    ValueError
+        ``table`` not a ``Table``; ``I`` not an index set of the table, or of a manifold that is
+        gone (the message says why); ``method`` not a solver, or one that ties the weights
+        for ``L`` or ``L_π``; ``step`` not a finite number > 0; ``jitter`` negative or
+        not finite; ``seed`` not a whole number ≥ 0; as ``solvers.solve`` for ``max_iter``,
+        ``tol``, ``lr``.
+    """
+    steps = escape_steps(table, I, method, step=step, jitter=jitter, seed=seed,
+                         max_iter=max_iter, tol=tol, lr=lr, chunk=max_iter)
+    for progress in steps:
+        pass
+    return progress.run
 
 
 # --------------------------------------------------------------------------- CSV

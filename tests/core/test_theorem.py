@@ -572,6 +572,112 @@ def test_escape_refuses_bad_requests():
         th.escape("table", (1,))
 
 
+def pushed_start(table, row, step, jitter, seed):
+    """The escape's start, built here from its description: ``step`` along the unit eigenvector
+    of the most negative Hessian eigenvalue (largest entry positive) plus ``jitter`` along a
+    unit vector drawn from ``default_rng(seed)``."""
+    _, vectors = np.linalg.eigh(ls.hessian(table.kind, table.X, table.lam, row.W1, row.W2))
+    v = vectors[:, 0] * np.sign(vectors[np.argmax(np.abs(vectors[:, 0])), 0])
+    r = np.random.default_rng(seed).standard_normal(v.size)
+    w = flat(row.W1, row.W2) + step * v + jitter * r / np.linalg.norm(r)
+    k, m = table.k, table.m
+    return w[: k * m].reshape(k, m), w[k * m :].reshape(m, k)
+
+
+@pytest.mark.parametrize("kind, method", [("sum", "tied_gd"), ("sum", "exact_sync"),
+                                          ("product", "untied_gd"),
+                                          ("unregularized", "exact_untied")])
+def test_escape_in_chunks_is_the_solvers_run_from_the_pushed_point(kind, method):
+    """``escape_steps`` reports every 7 steps; the iterates are those of ``solvers.solve`` from
+    the start described in the docstring (built here), and the last report carries the run."""
+    table = th.manifolds(kind, SIGMA4, 2, 0.5, seed=1)
+    row = table.row((1, 3))
+    reports = list(th.escape_steps(table, (1, 3), method, seed=3, chunk=7))
+    W1, W2 = pushed_start(table, row, th.DEFAULT_STEP, th.DEFAULT_JITTER, 3)
+    reference = solvers.solve(method, table.X, 2, 0.5, W1=W1, W2=W2, kind=kind, max_iter=20000,
+                              tol=1e-10)
+    steps = [r.iterations for r in reports]
+    assert steps == [min(7 * (i + 1), reference.iterations) for i in range(len(reports))]
+    assert all(not r.done for r in reports[:-1]) and reports[-1].done
+    assert [r.fraction for r in reports[:-1]] == [s / 20000 for s in steps[:-1]]
+    for r in reports:
+        assert r.loss.shape == r.transpose_gap.shape == (r.iterations + 1,)
+        np.testing.assert_allclose(r.loss, reference.loss[: r.iterations + 1], rtol=1e-12)
+    run = reports[-1].run
+    assert run.iterations == reference.iterations and run.status == reference.status
+    np.testing.assert_allclose(run.transpose_gap, reference.transpose_gap, rtol=1e-9, atol=1e-13)
+    assert run.ended_at == (0, 1) and run.reached_global_min
+    assert reports[0].curvature == run.curvature < 0 and reports[0].critical_loss == row.loss
+
+
+def test_escape_steps_checks_its_arguments_before_the_first_step():
+    table = th.manifolds("sum", SIGMA4, 2, 3.0)
+    with pytest.raises(ValueError, match=r"^I = \{4\} names no critical point"):
+        th.escape_steps(table, (3,))
+    with pytest.raises(ValueError, match="^chunk"):
+        th.escape_steps(table, (1,), chunk=0)
+    with pytest.raises(ValueError, match="^max_iter"):
+        th.escape_steps(table, (1,), max_iter=0)
+    with pytest.raises(ValueError, match="^method"):
+        th.escape_steps(table, (1,), "newton")
+
+
+@pytest.mark.parametrize("kind", ["unregularized", "product"])
+def test_solvers_that_tie_the_weights_are_refused_for_L_and_L_pi(kind):
+    """Table 1's points of L and L_π have W₁ ≠ W₂ᵀ. From such a critical point (no push) the
+    untied solvers and sync GD (its start used as given) stay where they are; the tied ones
+    (W₁ ← W₂ᵀ at the start) and exact_sync (re-ties after each step) leave it at once, so they
+    could not escape from the chosen manifold and are refused."""
+    table = th.manifolds(kind, SIGMA4, 2, 1.0)
+    row = table.row((1,))
+    assert np.linalg.norm(row.W1 - row.W2.T) > 1e-3
+    for method in solvers.METHODS:
+        run = solvers.solve(method, table.X, 2, 1.0, W1=row.W1, W2=row.W2, kind=kind, max_iter=1,
+                            tol=0)
+        moved = max(np.linalg.norm(run.W1[i] - row.W1) + np.linalg.norm(run.W2[i] - row.W2)
+                    for i in (0, 1))
+        if method in th.ESCAPE_METHODS[kind]:
+            assert moved < 1e-9, method
+        else:
+            assert moved > 1e-3, method
+            with pytest.raises(ValueError, match=f"^method: {method} does not start from"):
+                th.escape(table, (1,), method)
+    assert set(th.ESCAPE_METHODS[kind]) == {"untied_gd", "sync_gd", "exact_untied"}
+    assert set(th.ESCAPE_METHODS["sum"]) == set(solvers.METHODS)
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.7, 5.0])
+def test_symmetry_side_by_side_states_and_measures_each_losss_manifolds(lam):
+    """GL(k) for L and L_π (and L_σ at λ = 0), O(k) for L_σ at λ > 0; per l = 0..k, the paper's
+    dimension (kl or kl − l(l + 1)/2), the orbit's dimension (k² − (k − l)² or Stiefel's) and the
+    Hessian's flat count, at the point ``manifolds`` uses for I = {1..l}; gone for L_σ past m₀."""
+    k = 3
+    compared = th.symmetry_comparison(SIGMA5, k, lam, seed=4)
+    assert [c.kind for c in compared] == list(KINDS)
+    for c in compared:
+        orthogonal = c.kind == "sum" and lam > 0
+        assert c.symmetry.group == ("O(k)" if orthogonal else "GL(k)")
+        assert c.symmetry.dimension == (k * (k - 1) // 2 if orthogonal else k * k)
+        table = th.manifolds(c.kind, SIGMA5, k, lam, seed=4)
+        assert [row.I for row in c.rows] == [tuple(range(l)) for l in range(k + 1)]
+        for l, row in enumerate(c.rows):
+            if c.kind == "sum" and l > m0_of("sum", SIGMA5, lam):
+                assert not row.exists and "posterior collapse" in row.gone_reason
+                continue
+            orbit = paper_flat("sum", k, l) if orthogonal else gl_orbit_dimension(k, l)
+            assert row.predicted_flat == paper_flat(c.kind, k, l)
+            assert c.symmetry.orbit_dimensions[l] == orbit == row.orbit_dimension
+            assert row.measured.flat == orbit
+            same = table.row(row.I)
+            np.testing.assert_array_equal(row.W1, same.W1)
+            expected = closed_form_loss(c.kind, SIGMA5, row.I, lam)
+            assert row.loss == same.loss == pytest.approx(expected)
+    with pytest.raises(ValueError, match="^k"):
+        th.symmetry_comparison(SIGMA4, 5, 1.0)
+    with pytest.raises(ValueError, match="^sigma"):
+        th.symmetry_comparison([1.0, 2.0], 1, 1.0)
+
+
 # --------------------------------------------------------------------------- CSV
 
 
