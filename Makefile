@@ -52,11 +52,11 @@ test: $(STAMP) chromium nginx
 
 ## Benchmarks: core micro-benchmarks and the browser latency figures; writes bench-results/.
 bench: $(STAMP) chromium
-	$(BIN)/python -m tests.perf.bench
+	$(BIN)/python -m benchmarks.bench
 
 ## The load, soak and fuzz suites at full size (make test runs them reduced).
 stress: $(STAMP) chromium
-	$(BIN)/python -m tests.perf.stress
+	$(BIN)/python -m benchmarks.stress
 
 clean:
 	rm -rf $(VENV) bench-results .pytest_cache .hypothesis

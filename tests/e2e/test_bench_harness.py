@@ -1,5 +1,5 @@
 """The benchmarks find the control a visitor sees: ``tests.support.SHOWN_FIRST_JS``, which
-``tests.perf.browser``, ``tests.perf.pages`` and ``tests.perf.load`` use to pick a control among
+``benchmarks.browser``, ``benchmarks.pages`` and ``benchmarks.load`` use to pick a control among
 models that match, puts first those on screen — not ``visible: false``, and not hidden with
 CSS as ``app.shell.show`` hides another mode's controls (the benchmarks looked only at
 ``visible``, and would have timed a hidden slider that moves nothing)."""

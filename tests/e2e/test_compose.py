@@ -34,7 +34,7 @@ from tests.app.test_dockerfile import cmd as dockerfile_cmd
 from tests.app.test_dockerfile import healthcheck as dockerfile_healthcheck
 from tests.e2e.conftest import THREE_POINTS, VIEWPORT, AppPage, drag_lambda_past_x_squared, wait_until
 from tests.e2e.test_nginx import NGINX, Nginx
-from tests.perf.load import health
+from benchmarks.load import health
 from tests.support import ROOT, AppServer, free_port
 
 pytestmark = pytest.mark.timeout(150)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import AppPage, wait_until
-from tests.perf import load
+from benchmarks import load
 from tests.support import AppServer
 
 

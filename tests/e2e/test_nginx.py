@@ -29,8 +29,8 @@ import pytest
 
 from deploy.render_nginx import STANDALONE, render
 from tests.e2e.conftest import THREE_POINTS, VIEWPORT, AppPage, drag_lambda_past_x_squared, wait_until
-from tests.perf import wsload
-from tests.perf.load import health
+from benchmarks import wsload
+from benchmarks.load import health
 from tests.support import AppServer, free_port, run_async
 
 pytestmark = pytest.mark.timeout(120)
@@ -160,7 +160,7 @@ def test_visitors_from_one_address_are_spread_over_the_processes_and_each_kept_o
 
 
 def test_raw_websocket_visitors_through_nginx_each_stay_on_one_process(scale_out):
-    """``tests.perf.wsload`` through nginx, as the README's figures for this deployment were
+    """``benchmarks.wsload`` through nginx, as the README's figures for this deployment were
     taken: each client takes the page's cookie to its websocket, as a browser does, so each
     page is built once (6 visitors, 6 sessions over both processes) and every change comes back."""
     nginx, apps = scale_out

@@ -14,7 +14,7 @@ import pytest
 
 from app.server import SHARED_PORT_WARNING
 from tests.e2e.conftest import ONE_POINT, VIEWPORT, AppPage, drag_lambda_past_x_squared, wait_until
-from tests.perf.load import health
+from benchmarks.load import health
 from tests.support import AppServer
 
 pytestmark = pytest.mark.timeout(120)

@@ -1,2 +1,2 @@
-"""Benchmarks (``make bench`` → ``python -m tests.perf.bench``); not part of the default test run,
-except ``test_bench_smoke.py``, which keeps the browser harness from rotting."""
+"""Smoke tests of the benchmark, load and soak programs in benchmarks/ (small runs that keep them
+from rotting; `make bench` and `make stress` run them at full size)."""

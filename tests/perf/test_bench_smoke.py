@@ -1,11 +1,11 @@
 """Keeps the benchmark harness from rotting: ``make bench``'s browser measurements run here at a
-tiny size — the Landscape λ slider (``tests.perf.browser``), one or more controls of every other
+tiny size — the Landscape λ slider (``benchmarks.browser``), one or more controls of every other
 page with two timed changes each, a map click, the Trajectories animation frame, the Grassmannian
-flow button, one cold load of another page (``tests.perf.pages``) — and must produce finite
+flow button, one cold load of another page (``benchmarks.pages``) — and must produce finite
 numbers (not the targets: those are ``make bench``'s business) and prove that the plots really
 repainted. The in-process server figures and the tables are checked on a small scale too.
 
-The browser runs are subprocesses (``python -m tests.perf.…``) so that their own Playwright
+The browser runs are subprocesses (``python -m benchmarks.…``) so that their own Playwright
 instance cannot clash with pytest-playwright's in the same process.
 """
 
@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from tests.perf import bench, pages
+from benchmarks import bench, pages
 from tests.support import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -35,7 +35,7 @@ def _run(*args: str, timeout: float = 280) -> dict:
 
 
 def test_browser_measurement_produces_numbers():
-    result = _run("tests.perf.browser", "--changes", "5", "--cold", "1")
+    result = _run("benchmarks.browser", "--changes", "5", "--cold", "1")
     ch = result["changes"]
     assert ch["changes"] == 5 and ch["timed_out"] == 0
     assert len(ch["visible_image_sources"]) == 3  # the default state shows three surfaces
@@ -71,7 +71,7 @@ SMOKE = {
 def test_every_page_harness_produces_numbers_and_repaints():
     known = {c.key: c for c in pages.controls()}
     assert set(SMOKE) <= set(known), sorted(set(SMOKE) - set(known))
-    result = _run("tests.perf.pages", "--only", "|".join(SMOKE), "--changes", "2", "--uniform", "--warmup", "1",
+    result = _run("benchmarks.pages", "--only", "|".join(SMOKE), "--changes", "2", "--uniform", "--warmup", "1",
                   "--cold", "1", "--cold-pages", "collapse")
     assert result["errors"] == []
     measured = {r["key"]: r for r in result["controls"]}

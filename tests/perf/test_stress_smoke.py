@@ -1,7 +1,7 @@
 """The load and soak suites of ``make stress``, reduced to fit ``make test``: 5 visitors × 10 λ
 changes at once; one visitor with 200 changes, 20 trajectory runs and 100 animation frames.
 
-Both run in subprocesses (``python -m tests.perf.load`` / ``tests.perf.soak``, each with its own
+Both run in subprocesses (``python -m benchmarks.load`` / ``benchmarks.soak``, each with its own
 server and Chromium), started together by the module fixture so that the two waits for Bokeh to
 discard closed sessions (~45 s each) overlap; each test then reads its suite's JSON.
 
@@ -31,8 +31,8 @@ from tests.support import ROOT
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 SUITES = {
-    "load": ["-m", "tests.perf.load", "--sessions", "5", "--changes", "10"],
-    "soak": ["-m", "tests.perf.soak", "--changes", "200", "--runs", "20", "--frames", "100", "--no-close"],
+    "load": ["-m", "benchmarks.load", "--sessions", "5", "--changes", "10"],
+    "soak": ["-m", "benchmarks.soak", "--changes", "200", "--runs", "20", "--frames", "100", "--no-close"],
 }
 
 
@@ -104,10 +104,10 @@ def test_a_long_visit_does_not_grow_the_server(suites):
 
 
 def test_a_class_opening_the_page_is_measured_and_each_session_frozen_once_built():
-    """``tests.perf.opens`` (N page views in a row) at a tiny size: finite figures, one session
+    """``benchmarks.opens`` (N page views in a row) at a tiny size: finite figures, one session
     per view, and each session's objects frozen once built (``app.health.freeze_live_objects``:
     no full collection walks them)."""
-    proc = subprocess.run([sys.executable, "-m", "tests.perf.opens", "--views", "3"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.opens", "--views", "3"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = json.loads(proc.stdout)

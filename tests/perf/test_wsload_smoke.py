@@ -1,4 +1,4 @@
-"""Keeps ``tests.perf.wsload`` (N visitors as raw Bokeh-protocol websocket clients, no browser)
+"""Keeps ``benchmarks.wsload`` (N visitors as raw Bokeh-protocol websocket clients, no browser)
 honest at a tiny size: 3 visitors × 6 λ changes against a real server.
 
 Asserted: no error of any kind; every change completed; finite, positive latencies and CPU
@@ -21,7 +21,7 @@ import math
 
 import pytest
 
-from tests.perf import wsload
+from benchmarks import wsload
 from tests.support import AppServer, run_async
 
 pytestmark = pytest.mark.timeout(180)

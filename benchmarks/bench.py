@@ -1,14 +1,14 @@
 """``make bench``: the numbers DESIGN.md and the issues say the app must reach, measured.
 
 1. Core: one 1000 × 1000 scalar surface (``lae_core.scalar.loss``, sum loss), median of 21 runs;
-   10 000 scalar solver steps (``tests.perf.bench_solvers.run()``, the slowest method).
+   10 000 scalar solver steps (``benchmarks.bench_solvers.run()``, the slowest method).
 2. Server share, in-process (no browser, no websocket): every control's change made on a page
    built into a Bokeh document — the page's redraw (lae_core and model updates) and the PATCH-DOC
    those changes make, serialized.
 3. Browser, headless Chromium against one real server:
-   * Landscape λ slider in depth (``tests.perf.browser``): repaint median / p95, websocket bytes,
+   * Landscape λ slider in depth (``benchmarks.browser``): repaint median / p95, websocket bytes,
      the stages of a change, the browser-only floor, a pixel check;
-   * every control of every page (``tests.perf.pages``): control → repaint median / p95 (and to
+   * every control of every page (``benchmarks.pages``): control → repaint median / p95 (and to
      the rendered frame), websocket bytes per change; the Trajectories animation frames (set and
      while playing); the Train button (progress shown, the page responsive while it trains);
    * cold load → first rendered plot and → every plot, for every page.
@@ -22,7 +22,7 @@ Targets: Landscape sliders median ≤ 40 ms and p95 ≤ 60 ms (DESIGN.md), any o
 ms median (the Train button excepted: it shows progress), an animation frame ≤ 40 ms median,
 ≤ 500 kB of websocket traffic per change, cold load → first plot ≤ 1.2 s median.
 
-    python -m tests.perf.bench [--pages collapse,grassmannian] [--changes 40] [--control-changes 8]
+    python -m benchmarks.bench [--pages collapse,grassmannian] [--changes 40] [--control-changes 8]
                                [--cold 5] [--cold-other 3] [--no-browser] [--profile 3]
 """
 
@@ -45,7 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from tests.perf import browser, pages
+from benchmarks import browser, pages
 from tests.support import ROOT, AppServer
 
 OUT = ROOT / "bench-results"
@@ -85,11 +85,11 @@ def bench_surface(repeats: int = 21) -> dict:
 
 
 def bench_solvers() -> dict:
-    """``tests.perf.bench_solvers.run()`` (written separately); ``{"missing": reason}`` if absent."""
+    """``benchmarks.bench_solvers.run()`` (written separately); ``{"missing": reason}`` if absent."""
     try:
-        from tests.perf import bench_solvers
+        from benchmarks import bench_solvers
     except ImportError as exc:
-        return {"missing": f"tests/perf/bench_solvers.py not importable: {exc}"}
+        return {"missing": f"benchmarks/bench_solvers.py not importable: {exc}"}
     return dict(bench_solvers.run())
 
 

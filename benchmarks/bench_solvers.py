@@ -15,7 +15,7 @@ the ``Trajectory``; ``tol = 0`` makes every call take exactly ``max_iter`` steps
   page's ``mode=tied``; its own plain-float path), the slowest three methods.
 * ``solver_2000_steps_m5_k2_ms.<method>`` — the general NumPy path, ``m = 5, k = 2, n = 200``.
 
-Run ``python tests/perf/bench_solvers.py`` for a table, or call ``run()`` for the numbers.
+Run ``python benchmarks/bench_solvers.py`` for a table, or call ``run()`` for the numbers.
 """
 
 from __future__ import annotations

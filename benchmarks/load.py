@@ -1,6 +1,6 @@
 """Load: N concurrent visitors on the Landscape page, each making M λ changes (issue 7).
 
-    python -m tests.perf.load [--sessions 20 --changes 50] [--url http://…]   # prints JSON
+    python -m benchmarks.load [--sessions 20 --changes 50] [--url http://…]   # prints JSON
 
 What happens, in order:
 
@@ -18,7 +18,7 @@ What happens, in order:
    the server is never idle). A change sets the λ ``Slider`` model from the browser, as a
    drag does; it is complete when every surface that λ updates has new data and every plot
    asked to repaint has painted after its last request (Bokeh's ``PlotView._actual_paint``,
-   wrapped by an init script — the method of ``tests.perf.browser``, in a minimal form of its
+   wrapped by an init script — the method of ``benchmarks.browser``, in a minimal form of its
    own here); latency = the end of the last such paint − the moment of the set.
 4. **Memory while open.** ``/health`` is sampled every 0.25 s from step 2 to the end of
    step 3; per extra session = (peak − baseline) / N.

@@ -1,9 +1,9 @@
 """Load without browsers: N Landscape visitors as raw Bokeh-protocol clients, M λ changes each.
 
-    python -m tests.perf.wsload [--sessions 20 --changes 50] [--url http://… [--health-url http://… …]]   # prints JSON
+    python -m benchmarks.wsload [--sessions 20 --changes 50] [--url http://… [--health-url http://… …]]   # prints JSON
 
 The server's own latency and CPU per change under N visitors, as if every visitor's browser
-ran on a machine of its own (``tests.perf.load`` drives Chromium tabs on the server's own
+ran on a machine of its own (``benchmarks.load`` drives Chromium tabs on the server's own
 cores, and their CPU dominates there). One asyncio loop — one process, at most one core, a
 few ms of CPU per change — plays every visitor: it parses the JSON frames (to see which models
 changed) and leaves the binary buffers unread. As far as the server can tell it is a browser:
@@ -70,7 +70,7 @@ from urllib.parse import parse_qs, urlsplit
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import WebSocketClosedError, websocket_connect
 
-from tests.perf.load import (LAMBDAS, ROUTE, SLIDER, cycle, health_async, loadavg, problem_kinds,
+from benchmarks.load import (LAMBDAS, ROUTE, SLIDER, cycle, health_async, loadavg, problem_kinds,
                              server_log_errors, summary, wait_sessions_gone)
 from tests.support import AppServer, server_unless
 

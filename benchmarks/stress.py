@@ -1,8 +1,8 @@
 """``make stress``: the load, soak and fuzz suites at full size (``make test`` runs them reduced).
 
-1. Load (``tests.perf.load``): 20 visitors at once on the Landscape page, 50 λ changes each, in
+1. Load (``benchmarks.load``): 20 visitors at once on the Landscape page, 50 λ changes each, in
    two waves on the same server (the second shows whether the first's memory is reused).
-2. Soak (``tests.perf.soak``): one visitor, 2 000 λ changes, 200 trajectory runs, 1 000
+2. Soak (``benchmarks.soak``): one visitor, 2 000 λ changes, 200 trajectory runs, 1 000
    animation frames, the server's memory read between phases.
 3. Fuzz (``tests/core/test_fuzz.py``, Hypothesis): every public ``lae_core`` function with
    ``LAE_FUZZ_EXAMPLES`` = 1 000 examples each.
@@ -12,7 +12,7 @@ load average is printed before and after: the machine is shared, and latency fig
 other work runs are slower than the app. Exits 0 when every target is met; 1 when one is
 missed, a harness fails or the fuzz suite finds a failing example (the table says which).
 
-    python -m tests.perf.stress [--sessions 20 --changes 50 --waves 2] [--soak-changes 2000
+    python -m benchmarks.stress [--sessions 20 --changes 50 --waves 2] [--soak-changes 2000
                                  --runs 200 --frames 1000] [--fuzz-examples 1000] [--skip load,soak,fuzz]
 """
 
@@ -29,7 +29,7 @@ import time
 import traceback
 from datetime import datetime, timezone
 
-from tests.perf import load, soak
+from benchmarks import load, soak
 from tests.support import ROOT
 
 OUT = ROOT / "bench-results"

@@ -3,9 +3,9 @@ bytes per change, the Trajectories animation frames, the Train button, and cold 
 plot for each page (DESIGN.md: any control → repaint ≤ 100 ms median on the other pages; issue 4:
 an animation frame ≤ 40 ms median).
 
-How a change is timed (the method of ``tests.perf.browser``, generalised):
+How a change is timed (the method of ``benchmarks.browser``, generalised):
 
-* ``tests.perf.browser.INIT_JS`` wraps Bokeh's paint (``PlotView._actual_paint``), paint requests,
+* ``benchmarks.browser.INIT_JS`` wraps Bokeh's paint (``PlotView._actual_paint``), paint requests,
   the websocket (bytes, message types), pointer-down events and ``Plotly.react``; ``INSTALL_JS``
   adds a ``Document.on_change`` listener that logs every model change the server sends (model,
   attribute, small values), and a frame clock: a ``requestAnimationFrame`` callback that posts a
@@ -18,7 +18,7 @@ How a change is timed (the method of ``tests.perf.browser``, generalised):
   or the page's own browser-side callbacks made, but the URL's, the busy spinner's and the
   operated control's own), every plot asked to repaint has painted, no 3-D figure is drawing,
   and nothing has happened for ``quiet_ms``. The change took (``total_ms``, the figure in the
-  tables, as ``tests.perf.browser`` times the Landscape λ slider) until the last of: the last
+  tables, as ``benchmarks.browser`` times the Landscape λ slider) until the last of: the last
   content change applied (HTML, tables and formulas are in the DOM then), the end of the last
   plot paint, the end of the last 3-D draw. ``frame_ms`` adds the rendering of that frame: the
   time until the frame clock's message after it ran. The quiet period enters neither.
@@ -33,8 +33,8 @@ values; each change is timed and the JSON keeps the figure per value. Each page 
 per scenario (a URL), controls run one after another, and each is put back to its first value
 afterwards (untimed).
 
-    python -m tests.perf.pages [--pages trajectories,collapse] [--changes 8] [--cold 3]   # prints JSON
-    python -m tests.perf.pages --only "collapse: λ|grassmannian: φ" --changes 2 --uniform --warmup 1
+    python -m benchmarks.pages [--pages trajectories,collapse] [--changes 8] [--cold 3]   # prints JSON
+    python -m benchmarks.pages --only "collapse: λ|grassmannian: φ" --changes 2 --uniform --warmup 1
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from tests.perf import browser
+from benchmarks import browser
 from tests.support import SHOWN_FIRST_JS, AppServer, chromium_launch_kwargs
 
 #: the pages with controls of their own; the lecture deck shows the other pages' compact views
@@ -63,7 +63,7 @@ TRAJ = "/trajectories?methods=untied_gd,sync_gd,tied_gd&lr_exp=-2.5&tol_exp=-14&
 
 # --------------------------------------------------------------------------- browser side
 
-# Installed once per opened page (after tests.perf.browser's init script): the change log, the
+# Installed once per opened page (after benchmarks.browser's init script): the change log, the
 # frame clock, and the helpers every change uses.
 INSTALL_JS = r"""
 () => {
@@ -392,7 +392,7 @@ class Control:
     target: str = "repaint"
     changes: int | None = None
     pixels: bool = True       # the first timed change must give some plot new pixels
-    #: the same change made in-process (``tests.perf.bench`` times the server's share): a state
+    #: the same change made in-process (``benchmarks.bench`` times the server's share): a state
     #: parameter, ``widget:<page attribute>`` (its ``value``) or ``call:<page method>``
     server: str | None = None
     server_setup: tuple = ()  # (server spec, value) made first

@@ -1,6 +1,6 @@
 """A class opening the page: N page views in a row, what they cost the server.
 
-    python -m tests.perf.opens [--views 20] [--route /landscape] [--url http://…]   # prints JSON
+    python -m benchmarks.opens [--views 20] [--route /landscape] [--url http://…]   # prints JSON
 
 Each view is a plain GET of the page (no browser): the server builds the visitor's session and
 writes the page's HTML, the work a class arriving at once puts on it before any browser
@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from tests.perf.load import health
+from benchmarks.load import health
 from tests.support import server_unless
 
 

@@ -1,12 +1,12 @@
 """Soak: one visitor for a long time — does the server's memory creep? (issues 7 and 4)
 
-    python -m tests.perf.soak [--changes 2000 --runs 200 --frames 1000] [--url http://…]   # prints JSON
+    python -m benchmarks.soak [--changes 2000 --runs 200 --frames 1000] [--url http://…]   # prints JSON
 
 One browser context (one visitor), three phases, the server's resident memory read from
 ``/health`` at each boundary:
 
 1. **changes** — ``/landscape``: M λ changes, each waited for until the surfaces have new data
-   and the plots have repainted (the load test's method, ``tests.perf.load``).
+   and the plots have repainted (the load test's method, ``benchmarks.load``).
 2. **runs** — ``/trajectories`` (three solvers × up to 2000 iterations): K trajectory runs, each
    started by a change of the learning-rate slider (every run is recomputed and its paths sent
    again), waited for in the same way.
@@ -34,7 +34,7 @@ import math
 import sys
 import time
 
-from tests.perf import load
+from benchmarks import load
 from tests.support import AppServer, chromium_launch_kwargs, server_unless
 
 TRAJECTORIES = "/trajectories?methods=untied_gd,tied_gd,exact_untied&max_iter=2000&tol_exp=-16"

@@ -25,12 +25,12 @@ What is timed, and how (DESIGN.md, "Numbers it must reach"):
 Once per run the canvas pixels of every visible plot are hashed before and after a change (and
 screenshots saved), to prove that a repaint with new pixels really happened.
 
-``tests.perf.pages`` uses the same init script (which also notes pointer-downs, to time clicks,
+``benchmarks.pages`` uses the same init script (which also notes pointer-downs, to time clicks,
 and wraps ``Plotly.react`` once plotly.js loads, to time the 3-D figures), ``_open``,
 ``measure_cold_loads`` (any page's URL), ``summary`` and ``breakdown`` for every control of every
 page.
 
-Run alone: ``python -m tests.perf.browser --changes 5 --cold 1`` prints JSON.
+Run alone: ``python -m benchmarks.browser --changes 5 --cold 1`` prints JSON.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ INIT_JS = r"""
                                  firstPaint: null, firstPaintId: null, firstPaints: {},
                                  hookedAt: null, lateHook: null,
                                  pointer: [], plotlyStarted: [], plotlyDone: []};
-  // a click or tap starts when the pointer goes down (tests.perf.pages times clicks from here)
+  // a click or tap starts when the pointer goes down (benchmarks.pages times clicks from here)
   window.addEventListener("pointerdown", () => B.pointer.push(performance.now()), true);
   // plotly.js is loaded on demand (app/plot3d.py) and sets window.Plotly: wrap its react() so a
   // 3-D figure's redraw can be timed to the end of its drawing (the promise react returns)

@@ -1,0 +1,1 @@
+"""The benchmark, load and soak programs (`make bench`, `make stress`); their smoke tests are in tests/perf/."""
