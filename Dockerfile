@@ -13,11 +13,11 @@
 # tests/app/test_dockerfile.py lints this file (hadolint) and runs its CMD and HEALTHCHECK.
 FROM python:3.11-slim-bookworm
 
-# PYTHONMALLOC=malloc: a server left running for a semester gives the memory of a class's
-# sessions back to the system once they close (within 15 % of its level before, in ~45 s; Python's
-# own allocator keeps it for reuse instead), at ~20 % more server CPU per change under load.
-# `lae-landscapes serve` picks it by itself when PYTHONMALLOC is unset; set here so the image's
-# process starts with it (no restart). See the README.
+# --tune-memory (the CMD) with PYTHONMALLOC=malloc: a server left running for a semester gives the
+# memory of a class's sessions back to the system once they close (Python's own allocator keeps it
+# for reuse instead), at some 20 % more server CPU per change under load. `serve --tune-memory`
+# restarts itself under it when PYTHONMALLOC is unset; set here so the image's process starts
+# with it. See docs/deploy.md.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -30,10 +30,11 @@ WORKDIR /app
 COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
 
-# The package itself (its dependencies are the lock's), with app/static as package data.
+# The package itself (its dependencies are the lock's), with static/ as its package data.
 COPY pyproject.toml README.md ./
 COPY lae_core/ lae_core/
 COPY app/ app/
+COPY static/ static/
 RUN pip install --no-cache-dir --no-deps .
 
 # A non-root user; numeric in USER so a runtime (Kubernetes' runAsNonRoot) can check it.
@@ -47,4 +48,4 @@ EXPOSE 5006
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5006/liveness', timeout=4)"]
 
-CMD ["lae-landscapes", "serve", "--address", "0.0.0.0", "--port", "5006"]
+CMD ["lae-landscapes", "serve", "--address", "0.0.0.0", "--port", "5006", "--tune-memory"]

@@ -1,14 +1,9 @@
 """The address bar holds the page's state, and Back and Forward step through the states.
 
 A page writes its state into the query string as it changes (``Page.write_url``), so that a
-copied link reopens it. Panel's ``Location`` did the writing for us before, and had two faults
-for this app:
-
-- It pushed a history entry for every write, the one made as the page loads among them.
-- It never read the address again.
-
-So after Back the address bar showed one state and the page another. A link copied then, or a
-reload, opened a state nobody was looking at.
+copied link reopens it, and reads it back on Back and Forward, so that the address bar, a copied
+link and a reload always show the state on screen. (Panel's ``Location`` pushes a history entry
+for every write, the one made as the page loads among them, and never reads the address again.)
 
 ``AddressBar`` is a hidden component that does both directions:
 

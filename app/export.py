@@ -2,7 +2,7 @@
 
 The file works opened from disk, with no server and no network: Bokeh's and Panel's JavaScript,
 KaTeX and every stylesheet are inside it. It holds the page at a fixed set of positions of its
-main slider (``EXPORTS``), recorded with Panel's embed mechanism: the page's own state and plot
+main slider (the registry's ``Export``, ``app.pages``), recorded with Panel's embed mechanism: the page's own state and plot
 classes draw every position once, here, and the file stores the model changes each position
 makes; the browser replays them when the slider lands there. Nothing is recomputed in the file,
 so every other control is left out, and so are the buttons' animations (sweep, flow, Train) and
@@ -29,50 +29,19 @@ from panel.io.resources import BASE_TEMPLATE, CDN_DIST, LOCAL_DIST, Resources, b
 from panel.models.state import State
 from pyviz_comms import Comm
 
-from app import query, shell
-from app.pages import collapse, grassmann, landscape, trajectories
+from app import query, shell, spectrum
+from app.pages import BY_SLUG, PAGES, Export
 from app.plot3d import PlotlyFigure
 
 PANEL_DIST = Path(pn.__file__).resolve().parent / "dist"
 
 
-def _steps(start: float, stop: float, step: float) -> tuple[float, ...]:
-    count = int(round((stop - start) / step))
-    return tuple(round(start + i * step, 6) for i in range(count + 1))
+#: slug → what its file records (the registry's ``export`` entries)
+EXPORTS: dict[str, Export] = {entry.slug: entry.export for entry in PAGES if entry.export}
 
-
-@dataclass(frozen=True)
-class ExportView:
-    """What the file of one page holds.
-
-    ``parameter`` (of the page's state) is the slider, recorded at ``positions`` (and at the
-    exported value, if that is not among them); ``leave_out`` names page attributes that only
-    make sense beside a left-out control (a button's status line); ``sidebar`` keeps the page's
-    sidebar, when it holds text rather than controls.
-    """
-
-    page: type
-    parameter: str
-    positions: tuple[float, ...]
-    leave_out: tuple[str, ...] = ()
-    sidebar: bool = False
-    note: str = ""
-
-
-EXPORTS: dict[str, ExportView] = {
-    # λ from 0 to 4 in steps of 0.1: the sum loss's pitchfork at λ = x² is a recorded position
-    "landscape": ExportView(landscape.LandscapePage, "lam", _steps(0.0, 4.0, 0.1)),
-    "trajectories": ExportView(trajectories.TrajectoriesPage, "lam", _steps(0.0, 4.0, 0.25),
-                               note="The solvers ran here, once per position; the paths show their "
-                                    "whole runs."),
-    # the poster's example X = [x] (x = 2 by default: the minima meet the origin at λ = 4)
-    "collapse": ExportView(collapse.CollapsePage, "lam", _steps(0.0, 10.0, 0.25), leave_out=("train_status",)),
-    "grassmannian": ExportView(grassmann.GrassmannPage, "phi", _steps(0.0, 180.0, 5.0),
-                               leave_out=("flow_status",), sidebar=True),
-}
 
 #: text settings and how the page reads them (a query's numbers and choices go through app.query)
-TEXT_SETTINGS = {"sigma": (collapse.parse_spectrum, collapse.format_spectrum)}
+TEXT_SETTINGS = {"sigma": (spectrum.parse_spectrum, spectrum.format_spectrum)}
 #: panes whose text a position may set
 TEXT_PANES = (pn.pane.HTML, pn.pane.Markdown, pn.pane.Str, pn.pane.LaTeX)
 #: query names every page accepts that are not page settings
@@ -145,7 +114,7 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def export_layout(slug: str, view: ExportView, page, slider) -> pn.Column:
+def export_layout(slug: str, view: Export, page, slider) -> pn.Column:
     """The page's plots and text without its controls, under a header and ``slider``."""
     sidebar, main = page.build()
     state = page.state
@@ -311,12 +280,13 @@ def export(slug: str, out: str | Path, query_text: str = "") -> ExportResult:
     if slug not in EXPORTS:
         raise ExportError(f"no page {slug!r}; choose one of {', '.join(EXPORTS)}")
     view = EXPORTS[slug]
+    page_class = BY_SLUG[slug].page_class()
     out = Path(out)
     if not out.parent.is_dir():
         raise ExportError(f"the folder {str(out.parent)!r} does not exist")
     pn.extension("katex", notifications=False)
-    values, notices = settings_from_query(view.page.state_class, query_text)
-    page = view.page(**values)
+    values, notices = settings_from_query(page_class.state_class, query_text)
+    page = page_class(**values)
     for text in notices:
         page.notices.show(text)
     current = getattr(page.state, view.parameter)

@@ -15,8 +15,10 @@
 * ``rss_mib`` — the process's resident memory now (``VmRSS`` in ``/proc/self/status``; where
   there is no ``/proc``, the peak from ``getrusage``, and ``rss_kind`` says so).
 * ``cpu_s`` — the CPU time this process has used so far (user + system, seconds).
-* ``allocator`` — Python's memory allocator, ``malloc`` (what ``lae-landscapes serve`` runs
-  with, ``app.cli.SERVER_MALLOC``) or ``pymalloc`` (``PYTHONMALLOC=pymalloc``, Python's default).
+* ``allocator`` — Python's memory allocator, ``malloc`` (what ``lae-landscapes serve
+  --tune-memory`` runs with, ``app.cli.SERVER_MALLOC``) or ``pymalloc`` (Python's default).
+* ``tune_memory`` — whether this server tunes its heap (``serve --tune-memory``: see
+  ``freeze_live_objects`` and ``release_memory``).
 * ``gc`` — Python's cyclic garbage collector in this process: ``collections`` per generation
   (0, 1, 2) and the time of the full (generation 2) ones, ``full_ms`` in total and
   ``full_ms_max`` the longest: the server runs nothing else while one runs. ``frozen``: the
@@ -51,11 +53,11 @@ RELEASE_DELAY_S = 2.0
 #: ``unused_session_lifetime``, 15 s by default).
 #:
 #: * UNUSED_LIFETIME_MS — a session no browser has connected to yet. Its clock starts when the
-#:   page's HTML is made, before the browser has loaded the scripts: with 20 visitors arriving at
-#:   once on a 2-core server, building their sessions (~0.5 s of CPU each) and their 20 tabs
-#:   loading on the same cores took more than 40 s for the last tabs on a slow day, and Bokeh
-#:   threw their sessions away — each got a new one when it connected, twice the work. This is
-#:   Bokeh's setting (``LAE_UNUSED_SESSION_MS`` sets another).
+#:   page's HTML is made, before the browser has loaded the scripts: when a class arrives at once
+#:   on a 2-core server, building their sessions (~0.5 s of CPU each) and loading their tabs can
+#:   take the last tabs more than 40 s, and a session thrown away before its browser connects is
+#:   built again when it does, twice the work. This is Bokeh's setting
+#:   (``LAE_UNUSED_SESSION_MS`` sets another).
 #: * CLOSED_LIFETIME_MS — a session whose tab has closed: ``sweep_closed_sessions`` asks Bokeh
 #:   to discard it once its last websocket has been gone this long, so its memory comes back
 #:   within ~45 s (the load test allows 60 s), however long the first wait is.
@@ -72,6 +74,10 @@ counts = {"created": 0, "destroyed": 0, "trims": 0, "freezes": 0}
 _pending_release = None
 _freeze_scheduled = False
 _installed = False
+#: ``serve --tune-memory``: sessions' objects frozen out of the collector's walks once built, and
+#: the memory of discarded sessions collected and handed back to the system (off by default: it
+#: changes how the whole process manages its heap)
+tune_memory = False
 _full_gc = {"ms": 0.0, "max_ms": 0.0, "started": None, "frozen": 0}
 
 
@@ -112,10 +118,8 @@ def freeze_live_objects() -> None:
     A session's page is tens of thousands of objects (Bokeh models, param objects) that live as
     long as its tab. Python walks every tracked object in a full collection, and it makes one
     each time the objects that have survived grow by a quarter: while a class opens the page
-    (each new session a quarter more) and now and then while they change sliders. Twenty page
-    views in a row made 4 of them (720 ms in all on a slow day; none since), and with 20
-    browsers on the same cores one was timed at 1.6 s: the server answers no one meanwhile
-    (``/health``'s ``full_ms_max``). Frozen, the sessions' objects are still freed by reference
+    (each new session a quarter more) and now and then while they change sliders; the server
+    answers no one meanwhile (``/health``'s ``full_ms_max``). Frozen, the sessions' objects are still freed by reference
     counting as usual; only those in reference cycles wait for ``release_memory``, which runs
     after every discard of sessions. Scheduled once per burst from ``_session_created``: it runs
     after the session's page is built."""
@@ -137,12 +141,10 @@ def release_memory() -> None:
     Python's own small-object allocator (pymalloc) returns a 1 MiB arena only once every object
     in it is gone, which a few long-lived objects prevent: under pymalloc this releases a few
     MiB; under ``PYTHONMALLOC=malloc`` (every object in glibc's heap; what ``lae-landscapes
-    serve`` runs with) it gets most of a visitor burst's memory back — at some 20 % more server
-    CPU per change when the server is saturated (no difference measurable for one visitor).
-    This full collection walks every live session, as one did before the sessions were frozen,
-    and the start-up's objects too (~140 000, which stayed frozen before): one per burst of
-    discards, instead of the collections Python made by itself while sessions were opened and
-    used."""
+    serve --tune-memory`` runs with) it gets most of a visitor burst's memory back, at some 20 %
+    more server CPU per change when the server is saturated. This full collection walks every
+    live session and the start-up's objects: one per burst of discards, instead of the
+    collections Python would make by itself while sessions are opened and used."""
     global _pending_release
     _pending_release = None
     gc.unfreeze()
@@ -160,7 +162,7 @@ def _session_created(session_context) -> None:
     global _freeze_scheduled
     counts["created"] += 1
     _start_sweep(session_context)
-    if not _freeze_scheduled:
+    if tune_memory and not _freeze_scheduled:
         _freeze_scheduled = True
         IOLoop.current().add_callback(freeze_live_objects)
 
@@ -170,7 +172,7 @@ def _session_destroyed(session_context) -> None:
     Bokeh discards every expired session in one sweep — shares one release)."""
     global _pending_release
     counts["destroyed"] += 1
-    if _pending_release is None:
+    if tune_memory and _pending_release is None:
         _pending_release = IOLoop.current().call_later(RELEASE_DELAY_S, release_memory)
 
 
@@ -220,7 +222,8 @@ class HealthHandler(web.RequestHandler):
                     "connections": sum(r["connections"] for r in routes.values()), **counts,
                     "sessions_by_route": {p: r["sessions"] for p, r in routes.items()},
                     "rss_mib": round(rss, 2), "rss_kind": kind, "cpu_s": round(sum(os.times()[:2]), 3),
-                    "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc", "gc": gc_report(),
+                    "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc", "tune_memory": tune_memory,
+                    "gc": gc_report(),
                     "pid": os.getpid()})
 
 
@@ -291,7 +294,10 @@ def _start_sweep(session_context) -> None:
     PeriodicCallback(lambda: sweep_closed_sessions(server.sessions, closed_ms), SWEEP_MS).start()
 
 
-def route() -> tuple:
-    """The Tornado route for ``pn.serve(..., extra_patterns=[route()])``; installs the counters."""
+def route(*, tune: bool = False) -> tuple:
+    """The Tornado route for ``pn.serve(..., extra_patterns=[route()])``; installs the counters
+    (and, with ``tune``, the heap tuning of ``serve --tune-memory``)."""
+    global tune_memory
+    tune_memory = tune
     install()
     return (PATH, HealthHandler)

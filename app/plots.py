@@ -3,7 +3,7 @@
 
 Each piece builds its Bokeh figure once and then only replaces the data of its
 ``ColumnDataSource``s, so a slider change sends new numbers over the websocket and no new
-models: that is what keeps a slider drag under the repaint budget (README, "Speed").
+models: that is what keeps a slider drag under the repaint budget (docs/performance.md).
 
 The surface is sent as 8-bit colour indices (the palette has 256 colours, so nothing visible
 is lost) — a quarter of float32's bytes — while its colour bar keeps the loss's real scale.
@@ -17,6 +17,7 @@ of the figure each time (~20 ms on a λ change); ticks computed in the browser c
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -203,7 +204,7 @@ class SurfacePlot:
         ``HOVER_STRIDE``-th sample as an invisible, hoverable marker. These columns are short
         (a few dozen rows, curves 121 samples): they go as JSON lists, not binary — each binary
         array travels as two websocket messages of its own, which the browser takes one task
-        each to receive (~50 messages were ~6 ms of a λ change)."""
+        each to receive (~50 such messages cost ~6 ms of a λ change)."""
         rows = []
         curves = dict(xs=[], ys=[], color=[])
         for s in sets:
@@ -293,6 +294,35 @@ class BifurcationPlot:
 
     def mark(self, lam: float) -> None:
         self.marker.location = float(lam)
+
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def sub(i: int) -> str:
+    """``i`` in subscript digits: σ + sub(3) → σ₃."""
+    return str(i).translate(SUBSCRIPTS)
+
+
+def titled_figure(title: str, width: int, height: int, **kwargs):
+    """A Bokeh figure as the pages draw them: the shared tools above it, a 13 px title."""
+    fig = figure(title=title, width=width, height=height, tools=TOOLS, toolbar_location="above", **kwargs)
+    fig.title.text_font_size = "13px"
+    return fig
+
+
+def heading(title: str, text: str):
+    """A section heading with a line of explanation under it (both escaped)."""
+    from app import panes
+
+    return panes.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
+                      f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
+                      sizing_mode="stretch_width")
+
+
+def status(text: str) -> str:
+    """A status line as HTML: escaped, in a span the browser tests can find."""
+    return f'<span class="status-text">{html.escape(text)}</span>'
 
 
 #: CSS for the plain HTML tables of numbers the pages show (``pn.pane.HTML(stylesheets=[TABLE_CSS])``)

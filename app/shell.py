@@ -17,10 +17,14 @@ from pathlib import Path
 
 import panel as pn
 
-from app import panes, query
+from app import compat, panes, query
 from app.address import AddressBar, query_string
+from app.pages import PAGES
 
-STATIC = Path(__file__).resolve().parent / "static"  # packaged with app (pyproject package-data)
+#: CSS, logo and favicon: static/ at the top of a checkout; inside the package (app/static/) where
+#: the wheel puts them (pyproject.toml maps the one onto the other)
+STATIC = next(p for p in (Path(__file__).resolve().parent.parent / "static",
+                          Path(__file__).resolve().parent / "static") if p.is_dir())
 log = logging.getLogger("lae_landscapes")
 
 #: Test-only fault injection. With ``LAE_TEST_FAULT="name=value"`` in the server's environment
@@ -58,48 +62,14 @@ def inject_fault(state) -> None:
         raise RuntimeError("injected test fault")
 
 
-#: (slug, title) of every page, in navigation order; a page module registers itself in app.server
-NAV: list[tuple[str, str]] = [("landscape", "Landscape"), ("trajectories", "Trajectories"),
-                              ("collapse", "Posterior collapse"), ("grassmannian", "Grassmannian"),
-                              ("lecture", "Lecture")]
+class _Live(compat.LiveChanges):
+    """A control whose change reaches the page's callback at once (``app.compat.live_controls``):
+    a control change is the app's hot path, and the page redraws in one message anyway."""
 
 
-class _Live:
-    """A widget whose change reaches the page's callback at once. Panel holds every browser-side
-    widget change for 50 ms (``Syncable._debounce``) unless the Bokeh property is a "priority
-    change"; a control change is the app's hot path, and the page redraws in one message anyway.
-    (Bokeh's names: ``value`` for sliders, selects and inputs; ``active`` for check boxes and
-    toggles.)"""
-
-    _priority_changes = ["value", "active"]
-
-    # Nor does it count as the server being busy. Panel marks every widget change in its global
-    # busy counter, for the template's busy spinner (which the pages do without): three updates
-    # of a read-only parameter and their watchers, ~1.2 ms of a λ change's ~20 on the server.
-    _busy__ignore = ["value", "value_throttled", "active"]
-
-
-class _InRange:
-    """A slider that takes from the browser only a number within its range: one outside it is
-    taken as the nearer end, one that is not a finite number is ignored. A browser's slider
-    sends nothing else, but anything can write to a page's websocket, and the page's state
-    refuses such a value with an exception (a traceback in the log; before the integer slider's
-    ``int()``, a NaN raised one too)."""
-
-    def _process_property_change(self, props):
-        props = dict(props)  # Panel keeps the browser's own values to tell its echoes apart
-        for name in ("value", "value_throttled"):
-            if name not in props:
-                continue
-            value = props[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                log.warning("slider %r: ignored %.40r from the browser (not a finite number)", self.name, value)
-                del props[name]
-            elif not self.start <= value <= self.end:
-                props[name] = min(max(value, self.start), self.end)
-                log.warning("slider %r: %.40r from the browser is outside [%s, %s]; took %s",
-                            self.name, value, self.start, self.end, props[name])
-        return super()._process_property_change(props)
+class _InRange(compat.ValuesInRange):
+    """A slider that takes from the browser only a number within its range
+    (``app.compat.slider_values_in_range``)."""
 
 
 class LiveFloatSlider(_Live, _InRange, pn.widgets.FloatSlider):
@@ -184,30 +154,10 @@ class Notices:
         self.pane.visible = bool(self.items)
 
 
-class _OneWalk:
-    """A Panel template whose document is built in one go: Panel adds a template's roots one by
-    one, and Bokeh walks the whole model graph again after each (11 walks, ~60 ms of a Landscape
-    session's ~450 ms before its first byte). Frozen, it walks it once at the end.
-
-    The pages' template is made without Panel's busy spinner (``busy_indicator=None``): it
-    turned on and off around every change — two more messages each way, and a redraw of the
-    header, for a change the pages answer in well under 100 ms; a long task shows its own
-    progress (Collapse: Train). (Panel's slides page embeds its spinner by name: the deck keeps
-    it.)"""
-
-    def _init_doc(self, doc=None, *args, **kwargs):
-        if doc is None:
-            return super()._init_doc(doc, *args, **kwargs)
-        with doc.models.freeze():
-            return super()._init_doc(doc, *args, **kwargs)
-
-
-class Template(_OneWalk, pn.template.BootstrapTemplate):
-    """The pages' template (see ``_OneWalk``)."""
-
-
-class Slides(_OneWalk, pn.template.SlidesTemplate):
-    """The lecture deck's template (see ``_OneWalk``)."""
+class Template(pn.template.BootstrapTemplate):
+    """The pages' template. Made without Panel's busy spinner (``busy_indicator=None``): it turned
+    on and off around every change — two more messages each way, and a redraw of the header, for
+    a change the pages answer in well under 100 ms; a long task shows its own progress."""
 
 
 class Page:
@@ -353,8 +303,8 @@ class Page:
             sidebar_width=300, busy_indicator=None)
         template.config.raw_css.append(APP_CSS)
         nav = "".join(
-            f'<a href="./{slug}"{ACTIVE if slug == self.slug else ""}>{html.escape(t)}</a>'
-            for slug, t in NAV)
+            f'<a href="./{entry.slug}"{ACTIVE if entry.slug == self.slug else ""}>{html.escape(entry.title)}</a>'
+            for entry in PAGES if entry.nav)
         template.header.append(pn.Row(
             panes.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]),
             copy_link_button(), sizing_mode="stretch_width"))

@@ -23,6 +23,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from app.pages import BY_SLUG
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -157,11 +159,8 @@ def snapshot(page: str, query_text: str, out: str | Path, width: int = 1280, hei
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise SnapshotError(f"the snapshot needs Playwright: {INSTALL_HINT}") from None
-    from app.server import ROUTES  # the pages the app serves
-
-    pages = sorted(route.strip("/") for route in ROUTES if route.strip("/"))
-    if page not in pages:
-        raise SnapshotError(f"no page {page!r}; choose one of {', '.join(pages)}")
+    if page not in BY_SLUG:
+        raise SnapshotError(f"no page {page!r}; choose one of {', '.join(BY_SLUG)}")
     for name, size in (("width", width), ("height", height)):
         if not SIZE_LIMITS[0] <= size <= SIZE_LIMITS[1]:
             raise SnapshotError(f"{name} must be between {SIZE_LIMITS[0]} and {SIZE_LIMITS[1]} pixels, not {size}")

@@ -47,6 +47,7 @@ __all__ = [
     "gr1_gradient",
     "gr1_hessian",
     "gr1_loss",
+    "gr1_projection",
     "grassmann_loss",
     "index_table",
     "principal_data",
@@ -119,6 +120,35 @@ def gr1_loss(X, u):
     C = X @ X.T
     captured = np.einsum("...i,ij,...j->...", u, C, u)
     return _out(np.maximum(np.trace(C) - captured, 0.0))
+
+
+@_v.finite_result
+def gr1_projection(X, u) -> np.ndarray:
+    """Each sample's foot on the line through u: the columns of uuᵀX (u normalised).
+
+    The residuals X − uuᵀX are what ``gr1_loss`` sums the squares of; each is orthogonal to u.
+
+    Parameters
+    ----------
+    X : array_like, shape (m, n)
+        Data, one column per sample.
+    u : array_like, shape (m,)
+        Direction of the line; any nonzero vector.
+
+    Returns
+    -------
+    ndarray, shape (m, n)
+
+    Raises
+    ------
+    ValueError
+        As ``gr1_loss``; ``u`` must be one vector.
+    """
+    X = _data(X)
+    u = _directions("u", u, X.shape[0])
+    if u.ndim != 1:
+        raise ValueError(f"u must be one direction of shape ({X.shape[0]},); got shape {u.shape}")
+    return np.outer(u, u @ X)
 
 
 @_v.finite_result

@@ -150,15 +150,18 @@ def read_colour_bar_label(label: str) -> float:
     return float(label)
 
 
-def serve_settings_except(monkeypatch, *kept: str) -> None:
-    """Keep ``app.server.serve``'s process-wide settings (``PROCESS_WIDE``) out of the test
-    process, all but ``kept``: Bokeh's checks stay on for the tests after (tests/app/
-    test_production.py), nothing is frozen out of the GC, Bokeh and Panel keep their own methods."""
+def keep_serve_out_of_the_process(monkeypatch) -> None:
+    """Let a test call ``app.server.serve`` (with ``pn.serve`` stubbed) and leave the test process
+    as it was: Bokeh's checks stay on for the tests after (tests/app/test_production.py), nothing
+    is frozen out of the GC, and Bokeh's logger gets its filters back afterwards."""
+    import logging
+
     from app import server
 
-    for setting in server.PROCESS_WIDE:
-        if setting not in kept:
-            monkeypatch.setattr(server, setting, lambda: None)
+    for name in ("use_production_settings", "freeze_startup_objects"):
+        monkeypatch.setattr(server, name, lambda: None)
+    logger = logging.getLogger("bokeh.server.protocol_handler")
+    monkeypatch.setattr(logger, "filters", list(logger.filters))
 
 
 def run_async(coro, timeout: float | None = None):

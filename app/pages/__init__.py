@@ -1,0 +1,138 @@
+"""The registry of pages: every fact about which pages the app has lives here.
+
+A page is one module in ``app/pages/`` with a ``create(**overrides)`` that builds one visitor's
+view, and one ``Entry`` in ``PAGES`` below. Everything else reads this list: the server's routes
+(``/slug``; ``/`` opens ``HOME``), the navigation (in this order), ``lae-landscapes export`` and
+``snapshot`` (by slug), and the lecture deck (each entry's ``slides``, in this order).
+
+Adding a page: write its module (a ``shell.Page`` subclass and ``create``), then add its entry
+here — with ``export`` if it has a main slider worth recording, and ``slides`` for the deck.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+
+
+def steps(start: float, stop: float, step: float) -> tuple[float, ...]:
+    """``start, start + step, …, stop`` rounded to 6 decimals (slider positions to record)."""
+    count = int(round((stop - start) / step))
+    return tuple(round(start + i * step, 6) for i in range(count + 1))
+
+
+@dataclass(frozen=True)
+class Export:
+    """What ``lae-landscapes export`` records of a page (``app.export``).
+
+    ``parameter`` (of the page's state) is the slider, recorded at ``positions`` (and at the
+    exported value, if that is not among them); ``leave_out`` names page attributes that only
+    make sense beside a left-out control (a button's status line); ``sidebar`` keeps the page's
+    sidebar, when it holds text rather than controls; ``note`` is said under the slider.
+    """
+
+    parameter: str
+    positions: tuple[float, ...]
+    leave_out: tuple[str, ...] = ()
+    sidebar: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One slide of the lecture deck: the page's compact view (``Page.compact(focus)``) with its
+    own state (``overrides``), a title above and a note below; ``notes`` are the speaker's
+    (reveal.js's ``S`` view)."""
+
+    title: str
+    note: str
+    overrides: dict = field(default_factory=dict)
+    focus: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A page: its address ``/slug``, its name in the navigation, its module."""
+
+    slug: str
+    title: str
+    module: str
+    export: Export | None = None
+    slides: tuple[Slide, ...] = ()
+    #: shown in the navigation (the deck is a page of its own kind, listed last)
+    nav: bool = True
+
+    def load(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+    def create(self, **overrides):
+        return self.load().create(**overrides)
+
+    def page_class(self) -> type:
+        """The page's ``shell.Page`` subclass (its module names it ``PAGE``)."""
+        return self.load().PAGE
+
+
+PAGES: tuple[Entry, ...] = (
+    Entry("landscape", "Landscape", "app.pages.landscape",
+          # λ from 0 to 4 in steps of 0.1: the sum loss's pitchfork at λ = x² is a recorded position
+          export=Export("lam", steps(0.0, 4.0, 0.1)),
+          slides=(
+              Slide("Three scalar losses, m = k = 1",
+                    "x²(1 − w₁w₂)² alone has a hyperbola of minima. The <b>product</b> penalty λ(w₁w₂)² keeps "
+                    "a (shrunken) hyperbola; the <b>sum</b> penalty λ(w₁² + w₂²) picks two isolated minima "
+                    "with w₁ = w₂: the regularizer breaks the symmetry.",
+                    focus="surfaces"),
+              Slide("λ crosses x²: the minima merge",
+                    "Drag λ past x². The sum loss's two minima ±√(1 − λ/x²) slide into the origin and vanish "
+                    "there — a pitchfork bifurcation: the weights collapse to zero.",
+                    overrides={"lam": 0.5}, focus="pitchfork"),
+          )),
+    Entry("trajectories", "Trajectories", "app.pages.trajectories",
+          export=Export("lam", steps(0.0, 4.0, 0.25),
+                        note="The solvers ran here, once per position; the paths show their whole runs."),
+          slides=(
+              Slide("Solvers and the Transpose Theorem",
+                    "Every converged run on the <b>sum</b> loss ends with W₁ = W₂ᵀ, so ‖W₁ − W₂ᵀ‖ falls to "
+                    "round-off even for untied gradient descent. Switch to the product or unregularized loss: "
+                    "the gap stays."),
+          )),
+    Entry("collapse", "Posterior collapse", "app.pages.collapse",
+          # the poster's example X = [x] (x = 2 by default: the minima meet the origin at λ = 4)
+          export=Export("lam", steps(0.0, 10.0, 0.25), leave_out=("train_status",)),
+          slides=(
+              Slide("Posterior collapse, direction by direction",
+                    "At the minimum of L_σ the decoder keeps direction i with singular value √(1 − λ/σᵢ²)₊: "
+                    "every direction with σᵢ² ≤ λ collapses — the same directions probabilistic PCA with "
+                    "noise τ² = λ drops. Press <i>Train</i> to put trained LAEs on the curves.",
+                    focus="spectrum"),
+          )),
+    Entry("grassmannian", "Grassmannian", "app.pages.grassmann",
+          export=Export("phi", steps(0.0, 180.0, 5.0), leave_out=("flow_status",), sidebar=True),
+          slides=(
+              Slide("PCA on the Grassmannian: Gr₁(ℝ²)",
+                    "A line at angle φ leaves residuals; L_X(φ) is their total square. Its one minimum "
+                    "(index 0) is u₁ and its one maximum (index 1) is u₂: press <i>Flow</i> to follow the "
+                    "gradient down.",
+                    focus="plane"),
+              Slide("RP² = Gr₁(ℝ³): a perfect Morse function",
+                    "Three critical lines, one of each index 0, 1, 2 — exactly the F₂ Betti numbers (1, 1, 1) "
+                    "of RP²: PCA's loss has no more critical points than the topology of RP² forces, and no spurious local minima.",
+                    focus="disk"),
+          )),
+    Entry("lecture", "Lecture", "app.pages.lecture"),
+)
+
+#: the page ``/`` opens
+HOME = "landscape"
+
+BY_SLUG: dict[str, Entry] = {entry.slug: entry for entry in PAGES}
+
+
+def routes() -> dict[str, object]:
+    """URL path → the function that builds one visitor's page (what ``pn.serve`` takes)."""
+    out = {"/": BY_SLUG[HOME].load().create}
+    out.update({f"/{entry.slug}": entry.load().create for entry in PAGES})
+    return out

@@ -11,7 +11,6 @@ its methods turn the state into the numbers the plots show by calling ``lae_core
 from __future__ import annotations
 
 import html
-import math
 import time
 
 import numpy as np
@@ -19,9 +18,9 @@ import panel as pn
 import param
 from bokeh.models import (ColumnDataSource, FixedTicker, HoverTool, Label, LabelSet, Legend, Range1d,
                           Span)
-from bokeh.plotting import figure
 
 from app import panes, plots, shell
+from app.spectrum import DEFAULT_SPECTRUM, format_spectrum, parse_spectrum, spectrum_from_link, take_spectrum
 from lae_core import collapse, landscape, scalar, solvers
 
 #: the poster's example: w on the diagonal, the λ range of the bifurcation diagram, the sweep
@@ -34,9 +33,6 @@ LAM_GRID = np.linspace(0.0, LAM_MAX, 201)
 #: queued up behind each other; at 100 ms each is painted before the next arrives.
 SWEEP_END, SWEEP_SECONDS, SWEEP_PERIOD_MS = 6.0, 6.0, 100
 
-#: the spectrum: at most this many singular values, each in (0, SIGMA_MAX]
-DEFAULT_SPECTRUM = "4, 3, 2, 1.5, 1, 0.5"
-MAX_DIRECTIONS, SIGMA_MAX = 8, 100.0
 
 #: colour and legend of each loss's shrinkage curve (the paper's figure)
 LOSS_STYLE = {
@@ -53,82 +49,6 @@ TRAIN_MAX_ITER = {"gradient": 6000, "exact": 3000}
 TRAIN_TOL = 1e-9
 
 FIGURE_WIDTH = 525
-SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-
-
-def _sub(i: int) -> str:
-    return str(i).translate(SUBSCRIPTS)
-
-
-# --------------------------------------------------------------------------- spectrum text
-
-
-def parse_spectrum(text: str) -> np.ndarray:
-    """Singular values from text such as "4, 3, 2, 1.5": sorted descending.
-
-    Raises ``ValueError`` (a message for the visitor, starting "σ") unless there are
-    1 … ``MAX_DIRECTIONS`` distinct finite numbers in (0, ``SIGMA_MAX``].
-    """
-    if not isinstance(text, str):
-        raise ValueError("σ must be text: numbers separated by commas")
-    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p.strip()]
-    if not parts:
-        raise ValueError("σ: enter at least one singular value, e.g. 4, 3, 2")
-    if len(parts) > MAX_DIRECTIONS:
-        raise ValueError(f"σ: at most {MAX_DIRECTIONS} singular values, not {len(parts)}")
-    values = []
-    for part in parts:
-        part = part.strip()
-        shown = part if len(part) <= 12 else part[:12] + "…"
-        try:
-            value = float(part)
-        except ValueError:
-            raise ValueError(f"σ: {shown!r} is not a number") from None
-        if not math.isfinite(value) or not 0 < value <= SIGMA_MAX:
-            raise ValueError(f"σ: every singular value must lie in (0, {SIGMA_MAX:g}]; got {shown}")
-        values.append(value)
-    values = np.sort(np.array(values))[::-1]
-    if len(values) > 1 and np.min(-np.diff(values)) <= 1e-9 * values[0]:
-        raise ValueError("σ: the singular values must differ from each other")
-    return values
-
-
-def format_spectrum(values) -> str:
-    """The canonical text of a spectrum: "4, 3, 2, 1.5, 1, 0.5"."""
-    return ", ".join(f"{v:.6g}" for v in values)
-
-
-def take_spectrum(page, typed: str, kept: str) -> None:
-    """A page's spectrum box was edited: store the canonical (sorted) text in ``page.state.sigma``
-    and show it in the box, or refuse the input with a plain-text notice ending in ``kept``."""
-    try:
-        values = parse_spectrum(typed)
-    except ValueError as exc:
-        page.notices.clear("warning")
-        page.notices.show(f"{exc}. {kept}")
-        return
-    page.notices.clear("warning")
-    text = format_spectrum(values)
-    if page.spectrum_input.value != text:
-        page.spectrum_input.value = text
-    page.state.sigma = text
-
-
-def spectrum_from_link(overrides: dict) -> str | None:
-    """Read the link's ``sigma`` (text, which the shell's URL reader leaves alone) into
-    ``overrides`` in canonical form; returns a notice when the link's value is refused."""
-    args = pn.state.session_args if pn.state.curdoc and pn.state.curdoc.session_context else {}
-    raw = (args or {}).get("sigma")
-    if not raw or "sigma" in overrides:
-        return None
-    text = raw[-1].decode("utf-8", "replace") if isinstance(raw[-1], bytes) else str(raw[-1])
-    try:
-        overrides["sigma"] = format_spectrum(parse_spectrum(text))
-    except ValueError as exc:
-        return f"'sigma' in the link: {exc}; using {DEFAULT_SPECTRUM}."
-    return None
 
 
 # --------------------------------------------------------------------------- texts
@@ -202,7 +122,7 @@ class CollapseState(param.Parameterized):
         gone = [i for i, c in enumerate(np.atleast_1d(collapse.collapsed(sigma, self.lam))) if c]
         text = f"{alive} of {len(sigma)} directions survive"
         if gone:
-            names = ", ".join(f"σ{_sub(i + 1)} = {sigma[i]:g}" for i in gone)
+            names = ", ".join(f"σ{plots.sub(i + 1)} = {sigma[i]:g}" for i in gone)
             text += f"; {len(gone)} collapsed (σ² ≤ λ = {self.lam:.2f}): {names}"
         else:
             text += f"; none collapsed (every σ² > λ = {self.lam:.2f})"
@@ -297,10 +217,7 @@ class Training:
 
 
 def _figure(title: str, **kwargs):
-    fig = figure(title=title, width=FIGURE_WIDTH, height=320, tools=plots.TOOLS, toolbar_location="above",
-                 **kwargs)
-    fig.title.text_font_size = "13px"
-    return fig
+    return plots.titled_figure(title, FIGURE_WIDTH, 320, **kwargs)
 
 
 class CollapsePage(shell.Page):
@@ -369,20 +286,20 @@ class CollapsePage(shell.Page):
         self.ppca_table = panes.HTML("", css_classes=["ppca-table"], stylesheets=[plots.TABLE_CSS])
 
         main = pn.Column(
-            _heading("1 · The poster's example: X = [x]",
+            plots.heading("1 · The poster's example: X = [x]",
                      "The sum loss on the diagonal w₁ = w₂ = w. As λ grows past x² the two minima "
                      "±√(1 − λ/x²) slide into the origin and vanish: the weights collapse to 0."),
             pn.Row(self.sweep_button, self.count),
             pn.Row(pn.pane.Bokeh(self.example_fig), pn.pane.Bokeh(self.bifurcation.figure)),
             self.formula,
-            _heading("2 · A spectrum: every direction with σᵢ² ≤ λ collapses",
+            plots.heading("2 · A spectrum: every direction with σᵢ² ≤ λ collapses",
                      "At the minimum of L_σ the decoder keeps direction i with singular value "
                      "√(1 − λ/σᵢ²)₊. The product loss only shrinks, the unregularized loss keeps everything."),
             self.survivors,
             pn.Row(self.train_button, self.progress_box),
             self.train_status,
             pn.Row(pn.pane.Bokeh(self.bars_fig), pn.pane.Bokeh(self.shrink_fig)),
-            _heading("3 · The probabilistic-PCA reading",
+            plots.heading("3 · The probabilistic-PCA reading",
                      "Probabilistic PCA with noise variance τ² = λ collapses exactly the same directions."),
             self.ppca_formula, self.ppca_table,
             sizing_mode="stretch_width")
@@ -540,7 +457,7 @@ class CollapsePage(shell.Page):
         if self.bars_ticker.ticks != ticks or self._labelled != self.state.sigma:
             self.bars_fig.x_range.update(start=0.4, end=r + 0.6)
             self.bars_ticker.ticks = ticks
-            self.bars_fig.xaxis[0].major_label_overrides = {t: f"σ{_sub(t)} = {s:g}" for t, s in zip(ticks, sigma)}
+            self.bars_fig.xaxis[0].major_label_overrides = {t: f"σ{plots.sub(t)} = {s:g}" for t, s in zip(ticks, sigma)}
             self._labelled = self.state.sigma
 
         s2_max = 1.08 * max(float(sigma[0]) ** 2, 1.25 * st.lam, 1.0)
@@ -559,7 +476,7 @@ class CollapsePage(shell.Page):
 
     def _ppca_table(self) -> str:
         sigma, decoder, ppca, gone = self.state.ppca_columns()
-        head = "".join(f"<th>σ{_sub(i + 1)}</th>" for i in range(len(sigma)))
+        head = "".join(f"<th>σ{plots.sub(i + 1)}</th>" for i in range(len(sigma)))
 
         def row(name, values, fmt):
             cells = "".join(f'<td class="{"collapsed" if c else ""}">{html.escape(fmt(v))}</td>'
@@ -628,7 +545,7 @@ class CollapsePage(shell.Page):
         self.train_button.label = "■ Stop training"
         self.progress.value = 0
         self._show_progress(True)
-        self.train_status.object = _status(f"Training {st.method} on L_σ, L_π and L …")
+        self.train_status.object = plots.status(f"Training {st.method} on L_σ, L_π and L …")
         self.train_callback = pn.state.add_periodic_callback(self.train_tick, period=TRAIN_PERIOD_MS)
 
     def train_tick(self):
@@ -647,12 +564,12 @@ class CollapsePage(shell.Page):
         if training.done:
             self._show_measured(training)
             self.stop_training(None)
-            self.train_status.object = _status(training.summary())
+            self.train_status.object = plots.status(training.summary())
         else:
             # the bar shows the steps; the words change only with the loss (3 times a run), so a
             # tick sends the browser one number, not a paragraph to lay out
             kind = training.KINDS[training.current]
-            self.train_status.object = _status(
+            self.train_status.object = plots.status(
                 f"Training {training.method}: {LOSS_SYMBOL[kind]} ({training.current + 1} of "
                 f"{len(training.KINDS)}, at most {training.max_iter} steps each) …")
 
@@ -664,7 +581,7 @@ class CollapsePage(shell.Page):
         self.train_button.label = "Train LAEs on this spectrum"
         self._show_progress(False)
         if why:
-            self.train_status.object = _status(f"Training {why}.")
+            self.train_status.object = plots.status(f"Training {why}.")
 
     @property
     def progress_shown(self) -> bool:
@@ -690,20 +607,13 @@ class CollapsePage(shell.Page):
             source.data = dict(s2=[], y=[])
         self.decoder_measured.data = dict(x=[], y=[])
         if self.training is None:
-            self.train_status.object = _status(
+            self.train_status.object = plots.status(
                 "Press Train to fit actual LAEs at the current λ and spectrum, and put their measured "
                 "values (◆) on the theory.")
 
 
-def _status(text: str) -> str:
-    """A status line as HTML: escaped, in a span the browser tests can find."""
-    return f'<span class="status-text">{html.escape(text)}</span>'
-
-
-def _heading(title: str, text: str):
-    return panes.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
-                      f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
-                      sizing_mode="stretch_width")
+#: the page class the registry (app.pages) names
+PAGE = CollapsePage
 
 
 def create(**kwargs):

@@ -27,10 +27,9 @@ import param
 from bokeh.models import (Arrow, ColorBar, ColumnDataSource, HoverTool, Label, LabelSet,
                           LinearColorMapper, Range1d, Span, VeeHead)
 from bokeh.palettes import Viridis256
-from bokeh.plotting import figure
 
 from app import panes, plots, shell
-from app.pages.collapse import DEFAULT_SPECTRUM, parse_spectrum, spectrum_from_link, take_spectrum
+from app.spectrum import DEFAULT_SPECTRUM, parse_spectrum, spectrum_from_link, take_spectrum
 from app.plot3d import PlotlyFigure, float32
 from lae_core import grassmann, landscape
 
@@ -61,12 +60,7 @@ SPHERE_LAYOUT = dict(
                zaxis=dict(title=dict(text="x₃"))))
 
 INDEX_NAMES = {0: "minimum", 1: "saddle", 2: "maximum"}
-SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 OUTSIDE = "rgba(0, 0, 0, 0)"
-
-
-def _sub(i: int) -> str:
-    return str(i).translate(SUBSCRIPTS)
 
 
 def _fibonacci_hemisphere(n: int) -> np.ndarray:
@@ -209,23 +203,6 @@ class GrassmannState(param.Parameterized):
 # --------------------------------------------------------------------------- the page
 
 
-def _figure(title: str, width: int, height: int, **kwargs):
-    fig = figure(title=title, width=width, height=height, tools=plots.TOOLS, toolbar_location="above", **kwargs)
-    fig.title.text_font_size = "13px"
-    return fig
-
-
-def _heading(title: str, text: str):
-    return panes.HTML(f'<h3 style="margin:18px 0 2px 0;color:#23395d">{html.escape(title)}</h3>'
-                      f'<div style="color:#444;font-size:13.5px">{html.escape(text)}</div>',
-                      sizing_mode="stretch_width")
-
-
-def _status(text: str) -> str:
-    """A status line as HTML: escaped, in a span the browser tests can find."""
-    return f'<span class="status-text">{html.escape(text)}</span>'
-
-
 def _cell(value) -> str:
     return html.escape(str(value))
 
@@ -292,13 +269,13 @@ class GrassmannPage(shell.Page):
                                 sizing_mode="stretch_width")
 
         main = pn.Column(
-            _heading("1 · Gr₁(ℝ²): lines through the origin in the plane",
+            plots.heading("1 · Gr₁(ℝ²): lines through the origin in the plane",
                      "Each line at angle φ leaves residuals (red); L_X(φ) is their total square. "
                      "The best line is u₁ (index 0, a minimum), the worst is u₂ (index 1, a maximum)."),
             pn.Row(controls("plane_s1", "plane_s2", "plane_angle", "phi"), self.flow_button),
             self.flow_status,
             pn.Row(pn.pane.Bokeh(self.cloud_fig), pn.pane.Bokeh(self.curve_fig), pn.pane.Bokeh(self.circle_fig)),
-            _heading("2 · Gr₁(ℝ³) = RP²: lines through the origin in space",
+            plots.heading("2 · Gr₁(ℝ³) = RP²: lines through the origin in space",
                      "A line is a point on the upper hemisphere, seen from above: the disk. Lines in the "
                      "horizontal plane meet the rim twice, so antipodal rim points are the same line. "
                      "The white streamlines follow the negative gradient flow down to u₁."),
@@ -311,7 +288,7 @@ class GrassmannPage(shell.Page):
                 "index 2 is u₃, the worst line, where flow lines start. A flow line that reaches the "
                 "rim re-enters at the opposite point.</div>"))),
             self.sphere,
-            _heading("3 · Gr_k(ℝᵐ): every principal subspace and its Morse index",
+            plots.heading("3 · Gr_k(ℝᵐ): every principal subspace and its Morse index",
                      "The critical points of L_X are the subspaces spanned by k principal directions "
                      "u_i, i ∈ I. Index d_I = #{(i, j): i ∈ I, j ∉ I, j < i} counts the ways to swap a kept "
                      "direction for a better one; the counts per index are the F₂ Betti numbers."),
@@ -349,7 +326,7 @@ class GrassmannPage(shell.Page):
                                 pn.pane.Bokeh(self.circle_fig), margin=0), margin=0)
 
     def _build_plane(self):
-        self.cloud_fig = fig = _figure("The data and the line at φ", 340, 340, match_aspect=True,
+        self.cloud_fig = fig = plots.titled_figure("The data and the line at φ", 340, 340, match_aspect=True,
                                        x_range=Range1d(-1, 1), y_range=Range1d(-1, 1),
                                        x_axis_label="x₁", y_axis_label="x₂")
         self.axes = ColumnDataSource(dict(x0=[], y0=[], x1=[], y1=[], color=[]))
@@ -369,7 +346,7 @@ class GrassmannPage(shell.Page):
                                 background_fill_color="white", background_fill_alpha=0.8)
         fig.add_layout(self.cloud_loss)
 
-        self.curve_fig = fig = _figure("L_X(φ) and its gradient flow on RP¹", 360, 340,
+        self.curve_fig = fig = plots.titled_figure("L_X(φ) and its gradient flow on RP¹", 360, 340,
                                        x_range=Range1d(0, 180), y_range=Range1d(0, 5),
                                        x_axis_label="φ (degrees)", y_axis_label="L_X(φ) = ‖X − uuᵀX‖²")
         fig.xaxis.ticker = [0, 30, 60, 90, 120, 150, 180]
@@ -395,7 +372,7 @@ class GrassmannPage(shell.Page):
         self.curve_marker = Span(location=0, dimension="height", line_color="#444", line_dash="dotted", line_width=1.5)
         fig.add_layout(self.curve_marker)
 
-        self.circle_fig = fig = _figure("RP¹ as a circle: the line at φ sits at angle 2φ", 340, 340,
+        self.circle_fig = fig = plots.titled_figure("RP¹ as a circle: the line at φ sits at angle 2φ", 340, 340,
                                         match_aspect=True, x_range=Range1d(-1.6, 1.6), y_range=Range1d(-1.6, 1.6))
         fig.axis.visible = False
         fig.grid.visible = False
@@ -425,7 +402,7 @@ class GrassmannPage(shell.Page):
         fig.scatter("x", "y", source=self.circle_dot, size=11, fill_color="black", line_color="white")
 
     def _build_space(self):
-        self.disk_fig = fig = _figure("L_X on RP², the disk model (upper hemisphere from above)", 520, 500,
+        self.disk_fig = fig = plots.titled_figure("L_X on RP², the disk model (upper hemisphere from above)", 520, 500,
                                       match_aspect=True, x_range=Range1d(-1.12, 1.12), y_range=Range1d(-1.18, 1.12),
                                       x_axis_label="a = x₁ of the line's unit vector (taken with x₃ ≥ 0)",
                                       y_axis_label="b = x₂")
@@ -551,7 +528,7 @@ class GrassmannPage(shell.Page):
         u = np.array([math.cos(phi), math.sin(phi)])
         reach = self.cloud_fig.x_range.end * 1.5
         self.line.data = dict(x=[-reach * u[0], reach * u[0]], y=[-reach * u[1], reach * u[1]])
-        projection = np.outer(u, u @ X)  # uuᵀX: each point's foot on the line
+        projection = grassmann.gr1_projection(X, u)
         self.residuals.data = dict(x0=X[0], y0=X[1], x1=projection[0], y1=projection[1])
         loss, slope = grassmann.gr1_circle(X, phi)
         self.cloud_loss.text = f"L_X(φ = {st.phi:.1f}°) = {loss:.3f}"
@@ -626,7 +603,7 @@ class GrassmannPage(shell.Page):
         else:
             verdict = "The counts differ from the Betti numbers."
         listing = "".join(
-            f"<tr><th>index {p.index}: ±u{_sub(i + 1)}</th><td>σ² = {p.eigenvalue:.3g}</td>"
+            f"<tr><th>index {p.index}: ±u{plots.sub(i + 1)}</th><td>σ² = {p.eigenvalue:.3g}</td>"
             f"<td>L_X = {p.loss:.3g}</td></tr>" for i, p in enumerate(points))
         return (f'<table class="lae-table space-count-table"><thead><tr><th>Morse index d</th>{head}</tr></thead>'
                 f"<tbody>{rows}</tbody></table>"
@@ -672,14 +649,14 @@ class GrassmannPage(shell.Page):
         has_loss = spectrum is not None
         body = []
         for row in rows:
-            subspace = ", ".join(f"u{_sub(i + 1)}" for i in row.I)
+            subspace = ", ".join(f"u{plots.sub(i + 1)}" for i in row.I)
             kept = "{" + ", ".join(str(i + 1) for i in row.I) + "}"
             loss = f"{row.loss:.4g}" if row.loss is not None else "—"
             body.append(f'<tr class="index-row{" highlight" if row.index == 0 else ""}">'
                         f'<td class="col-I">{_cell(kept)}</td><td class="col-span">span{{{_cell(subspace)}}}</td>'
                         f'<td class="col-index d-index">{row.index}</td><td class="col-loss">{_cell(loss)}</td></tr>')
         loss_head = "L_X = Σ σⱼ² over j ∉ I" if has_loss else "L_X (enter m values of σ)"
-        caption = (f"Gr{_sub(st.k)}(ℝ{''.join('⁰¹²³⁴⁵⁶⁷⁸⁹'[int(c)] for c in str(st.m))}): dimension "
+        caption = (f"Gr{plots.sub(st.k)}(ℝ{''.join('⁰¹²³⁴⁵⁶⁷⁸⁹'[int(c)] for c in str(st.m))}): dimension "
                    f"k(m − k) = {st.k * (st.m - st.k)}, C(m, k) = {len(rows)} critical points")
         self.table.object = (
             f'<div class="index-caption" style="font-size:13px;color:#23395d;font-weight:600;margin:6px 0">'
@@ -715,14 +692,14 @@ class GrassmannPage(shell.Page):
         """Animate φ along the negative gradient flow over ``FLOW_SECONDS``."""
         path = self.state.plane_flow(self.plane_X)
         if abs(path[-1] - path[0]) < 0.05:
-            self.flow_status.object = _status(
+            self.flow_status.object = plots.status(
                 "Nothing to flow: φ is already at a critical line (or σ₁ = σ₂, where every line is critical). "
                 "Move φ off it and press Flow again.")
             return
         self.flow_path = path
         now = time.monotonic() if now is None else now
         self.flow_button.label = "■ Stop the flow"
-        self.flow_status.object = _status(
+        self.flow_status.object = plots.status(
             f"Flowing from φ = {path[0] % 180:.1f}° along −grad L_X towards u₁ …")
         # the first step is drawn at once, in the reply to the click (the clock starts a frame
         # back); the periodic callback's first call would only come a period later
@@ -756,7 +733,11 @@ class GrassmannPage(shell.Page):
         self.flow_path = None
         self.flow_button.label = "▶ Flow φ down the gradient"
         if why:
-            self.flow_status.object = _status(f"Flow {why}.")
+            self.flow_status.object = plots.status(f"Flow {why}.")
+
+
+#: the page class the registry (app.pages) names
+PAGE = GrassmannPage
 
 
 def create(**kwargs):

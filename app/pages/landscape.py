@@ -327,6 +327,10 @@ class LandscapePage(shell.Page):
                                                KIND_TITLES.get(kind, "Weight alignment loss")))
 
 
+#: the page class the registry (app.pages) names
+PAGE = LandscapePage
+
+
 def create(**kwargs):
     """Build one session's page (Panel calls this once per visitor)."""
     return LandscapePage(**kwargs).view()

@@ -14,7 +14,7 @@ import html
 import panel as pn
 
 from app import panes, shell
-from app.pages import collapse, grassmann, landscape, trajectories
+from app.pages import PAGES
 
 DECK_CSS = """
 .slide-title { font-size: 26px; font-weight: 600; color: #23395d; margin: 0 0 2px 0; }
@@ -26,31 +26,6 @@ DECK_CSS = """
 .title-slide li { font-size: 18px; margin: 6px 0; line-height: 1.4; }
 .title-slide .keys { font-size: 14px; color: #777; margin-top: 26px; }
 """
-
-#: what each slide says above (title) and below (note) its live view; one entry per slide
-SLIDES = [
-    ("Three scalar losses, m = k = 1",
-     "x²(1 − w₁w₂)² alone has a hyperbola of minima. The <b>product</b> penalty λ(w₁w₂)² keeps a "
-     "(shrunken) hyperbola; the <b>sum</b> penalty λ(w₁² + w₂²) picks two isolated minima with "
-     "w₁ = w₂: the regularizer breaks the symmetry."),
-    ("λ crosses x²: the minima merge",
-     "Drag λ past x². The sum loss's two minima ±√(1 − λ/x²) slide into the origin and vanish "
-     "there — a pitchfork bifurcation: the weights collapse to zero."),
-    ("Solvers and the Transpose Theorem",
-     "Every converged run on the <b>sum</b> loss ends with W₁ = W₂ᵀ, so ‖W₁ − W₂ᵀ‖ falls to "
-     "round-off even for untied gradient descent. Switch to the product or unregularized loss: the "
-     "gap stays."),
-    ("Posterior collapse, direction by direction",
-     "At the minimum of L_σ the decoder keeps direction i with singular value √(1 − λ/σᵢ²)₊: every "
-     "direction with σᵢ² ≤ λ collapses — the same directions probabilistic PCA with noise τ² = λ "
-     "drops. Press <i>Train</i> to put trained LAEs on the curves."),
-    ("PCA on the Grassmannian: Gr₁(ℝ²)",
-     "A line at angle φ leaves residuals; L_X(φ) is their total square. Its one minimum (index 0) "
-     "is u₁ and its one maximum (index 1) is u₂: press <i>Flow</i> to follow the gradient down."),
-    ("RP² = Gr₁(ℝ³): a perfect Morse function",
-     "Three critical lines, one of each index 0, 1, 2 — exactly the F₂ Betti numbers (1, 1, 1) of "
-     "RP²: PCA's loss has no spurious critical points."),
-]
 
 
 def _slide(title: str, note: str, *content, notices=None):
@@ -72,7 +47,7 @@ def _title_slide():
 vectors of its decoder.</li>
 <li>At every critical point of the sum loss the encoder is the decoder's <b>transpose</b>.</li>
 <li>Every critical point of the three losses — unregularized, product, sum — is mapped and
-classified; λ > σᵢ² makes direction i <b>collapse</b>.</li>
+classified; λ ≥ σᵢ² makes direction i <b>collapse</b>.</li>
 <li>PCA's loss is a <b>perfect Morse function</b> on the Grassmannian.</li>
 </ul>
 <div class="keys">→ / ← move between slides · every plot and slider is live</div>
@@ -82,27 +57,22 @@ classified; λ > σᵢ² makes direction i <b>collapse</b>.</li>
 
 
 class Lecture:
-    """The deck: one compact page per slide, each with its own state."""
+    """The deck: one compact page per slide (``app.pages.PAGES``, each entry's ``slides`` in
+    order), each with its own state."""
 
     def __init__(self):
-        self.pages = {
-            "landscape": landscape.LandscapePage(sync_url=False),
-            "pitchfork": landscape.LandscapePage(sync_url=False, lam=0.5),
-            "trajectories": trajectories.TrajectoriesPage(sync_url=False),
-            "collapse": collapse.CollapsePage(sync_url=False),
-            "plane": grassmann.GrassmannPage(sync_url=False),
-            "disk": grassmann.GrassmannPage(sync_url=False),
-        }
-        focus = {"landscape": "surfaces", "pitchfork": "pitchfork", "trajectories": None,
-                 "collapse": "spectrum", "plane": "plane", "disk": "disk"}
+        self.pages = []
         self.slides = [_title_slide()]
-        for (key, page), (title, note) in zip(self.pages.items(), SLIDES):
-            page.build()
-            view = page.compact(focus[key]) if focus[key] else page.compact()
-            self.slides.append(_slide(title, note, view, notices=page.notices.pane))
+        for entry in PAGES:
+            for slide in entry.slides:
+                page = entry.page_class()(sync_url=False, **slide.overrides)
+                page.build()
+                view = page.compact(slide.focus) if slide.focus else page.compact()
+                self.pages.append(page)
+                self.slides.append(_slide(slide.title, slide.note, view, notices=page.notices.pane))
 
     def view(self):
-        deck = shell.Slides(
+        deck = pn.template.SlidesTemplate(
             title="LAE Landscapes — the paper, live", favicon="assets/favicon.svg",
             reveal_theme="white", reveal_config={"hash": True, "controls": True, "progress": True,
                                                  "slideNumber": "c/t", "transition": "none"})

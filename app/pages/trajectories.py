@@ -27,7 +27,7 @@ from bokeh.events import Tap
 from bokeh.models import ColumnDataSource, CustomJSTickFormatter, HoverTool, Range1d, Span
 from bokeh.plotting import figure
 
-from app import panes, plots, shell
+from app import compat, panes, plots, shell
 from lae_core import scalar, solvers
 
 EXTENT, N = 2.0, 200
@@ -269,10 +269,6 @@ class TrajectoryState(param.Parameterized):
 RESTART_JS = """
 if (cb_obj.direction === 1 && cb_obj.value >= cb_obj.end) { cb_obj.value = cb_obj.start }
 """
-#: Panel's Player view resizes its range input only when ``value`` changes (and sets the value
-#: before the maximum on first render, which clamps it to 100): re-run that update when ``end``
-#: changes, without changing the value.
-END_JS = "cb_obj.properties.value.change.emit()"
 #: The browser's half of ``show_frame``: the same markers, span and counter from the paths
 #: already in the browser (the counter's text is escaped, as Panel sends an HTML pane's).
 FRAME_JS = """
@@ -323,9 +319,8 @@ def _method_css() -> str:
 
 
 class LivePlayer(shell._Live, pn.widgets.Player):
-    """Panel's Player without the 50 ms debounce of widget changes (as ``shell.LiveFloatSlider``):
-    every animation frame's value reaches the server at once, and is not counted as the server
-    being busy."""
+    """Panel's Player whose every animation frame's value reaches the server at once (as
+    ``shell.LiveFloatSlider``)."""
 
 
 class TrajectoriesPage(shell.Page):
@@ -372,7 +367,7 @@ class TrajectoriesPage(shell.Page):
                                  css_classes=["trajectory-player"], margin=(0, 10))
         # one call each: Panel registers only one property of a multi-property jscallback
         self.player.jscallback(direction=RESTART_JS)
-        self.player.jscallback(end=END_JS)
+        compat.resize_player_with_its_end(self.player)
         self.speed = shell.LiveSelect(label="Iterations per frame", options=[1, 2, 5, 10, 20, 50], value=2,
                                        width=130, css_classes=["frame-step"])
         self.speed.link(self.player, value="step")
@@ -409,7 +404,7 @@ class TrajectoriesPage(shell.Page):
         self.redraw(None)
         for f in (fig, self.loss_fig, self.gap_fig):
             f.toolbar.logo = None
-        # Open on the finished runs once the page is in the browser (see END_JS); play restarts from 0.
+        # Open on the finished runs once the page is in the browser (see compat.resize_player_with_its_end); play restarts from 0.
         pn.state.onload(lambda: self.guarded(self._to_end))
         return sidebar, main
 
@@ -582,6 +577,10 @@ class TrajectoriesPage(shell.Page):
         i = min(int(i), self.last)
         self.loss_span.location = self.gap_span.location = i
         self.counter.object = f'<span class="iteration-counter">Iteration {i} of {self.last}</span>'
+
+
+#: the page class the registry (app.pages) names
+PAGE = TrajectoriesPage
 
 
 def create(**kwargs):

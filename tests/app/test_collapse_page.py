@@ -10,7 +10,8 @@ import pytest
 
 from app import query
 from app.pages import collapse as page_module
-from app.pages.collapse import CollapsePage, CollapseState, count_text, parse_spectrum
+from app.pages.collapse import CollapsePage, CollapseState, count_text
+from app.spectrum import DEFAULT_SPECTRUM, parse_spectrum
 
 
 def args(**kw):
@@ -125,7 +126,7 @@ def test_bad_spectrum_input_gives_a_notice_and_keeps_the_spectrum(bad):
     page = built()
     before = text(page.survivors)
     page.spectrum_input.value = bad
-    assert page.state.sigma == page_module.DEFAULT_SPECTRUM
+    assert page.state.sigma == DEFAULT_SPECTRUM
     assert text(page.survivors) == before
     (level, notice), = page.notices.items
     assert level == "warning" and notice.startswith("σ")
@@ -219,7 +220,7 @@ def test_url_spectrum_is_read_and_a_bad_one_is_refused_with_a_notice(monkeypatch
     class FakeDoc:
         session_context = FakeContext()
 
-    for raw, sigma, notices in [("2,1", "2, 1", 0), ("1,x", page_module.DEFAULT_SPECTRUM, 1)]:
+    for raw, sigma, notices in [("2,1", "2, 1", 0), ("1,x", DEFAULT_SPECTRUM, 1)]:
         monkeypatch.setattr(type(page_module.pn.state), "curdoc", property(lambda self: FakeDoc()))
         monkeypatch.setattr(type(page_module.pn.state), "session_args",
                             property(lambda self, raw=raw: args(sigma=raw, lam="99")))

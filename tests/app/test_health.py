@@ -96,20 +96,23 @@ def test_full_garbage_collections_are_counted_and_timed():
     assert after["full_ms"] > before["full_ms"] and after["full_ms_max"] > 0
 
 
-def test_serve_runs_with_glibc_malloc_unless_told_otherwise():
-    """``lae-landscapes serve`` restarts itself (same PID) under PYTHONMALLOC=malloc, so a class's
-    memory goes back to the system; an explicit PYTHONMALLOC wins."""
-    for given, expected in ((None, "malloc"), ("pymalloc", "pymalloc")):
-        s = AppServer()
+def test_serve_tune_memory_runs_with_glibc_malloc_unless_told_otherwise_and_plain_serve_does_not():
+    """``lae-landscapes serve --tune-memory`` restarts itself (same PID) under PYTHONMALLOC=malloc,
+    so a class's memory goes back to the system; an explicit PYTHONMALLOC wins; a plain ``serve``
+    runs with Python's own allocator and does not tune its heap."""
+    for args, given, expected in ((("--tune-memory",), None, "malloc"), (("--tune-memory",), "pymalloc", "pymalloc"),
+                                  ((), None, "pymalloc")):
+        s = AppServer(*args)
         s.env.pop("PYTHONMALLOC", None)
         if given:
             s.env["PYTHONMALLOC"] = given
         with s:
             h = health(s)
             assert h["allocator"] == expected and h["pid"] == s.proc.pid
+            assert h["tune_memory"] is bool(args)
             with open(f"/proc/{s.proc.pid}/environ", "rb") as f:  # what the interpreter started with
                 running = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
-            assert running.get(b"PYTHONMALLOC") == expected.encode()
+            assert running.get(b"PYTHONMALLOC") == (expected.encode() if given or args else None)
 
 
 @pytest.mark.e2e
@@ -248,8 +251,8 @@ def test_frozen_sessions_are_left_out_of_collections_and_freed_by_the_release_af
             gc.unfreeze()  # leave this test process as it was
 
 
-def test_a_real_server_freezes_each_new_session_and_collects_it_once_discarded():
-    with AppServer(env={"LAE_UNUSED_SESSION_MS": "1000"}) as srv:  # no browser: discarded after 1 s
+def test_a_real_server_tuning_memory_freezes_each_new_session_and_collects_it_once_discarded():
+    with AppServer("--tune-memory", env={"LAE_UNUSED_SESSION_MS": "1000"}) as srv:  # no browser: gone after 1 s
 
         def view_and_discard(route):
             before = health(srv)

@@ -2,7 +2,8 @@
 
 Panel holds a browser-side widget change for 50 ms (``Syncable._debounce``) unless the Bokeh
 property that carries it is a "priority change"; on this app a control change is the hot path
-(DESIGN.md: ≤ 100 ms from control to repaint), so no page may keep a debounced control.
+(DESIGN.md: ≤ 100 ms from control to repaint), so no page may keep a debounced control
+(``app.compat``'s ``live_controls``, applied in the test process as in the server).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import panel as pn
 import pytest
 
-from app import server, shell
+from app import server
 
 PAGES = sorted(set(server.ROUTES) - {"/"})
 
@@ -36,42 +37,6 @@ def test_the_check_sees_a_debounced_control():
     for w in (pn.widgets.IntSlider(), pn.widgets.Select(options=[1]), pn.widgets.Checkbox(),
               pn.widgets.TextInput()):
         assert w._rename.get("value", "value") not in w._priority_changes
-
-
-@pytest.mark.parametrize("route", PAGES)
-def test_no_control_change_marks_the_server_busy(route):
-    """Panel's busy counter feeds only the template's busy spinner, which the pages do without;
-    keeping it cost ~1.2 ms of every change."""
-    busy = [f"{type(w).__name__} {w.name!r}" for w in controls(route)
-            if w._rename.get("value", "value") not in w._busy__ignore]
-    assert not busy, f"{route}: these controls mark the server busy on every change: {busy}"
-
-
-def test_a_live_slider_change_skips_the_busy_counter_and_panels_own_does_not(monkeypatch):
-    marked = []
-    monkeypatch.setattr(pn.state, "_add_busy_event", lambda event_id: marked.append(event_id))
-    monkeypatch.setattr(pn.state, "_remove_busy_event", lambda event_id: None)
-    shell.LiveFloatSlider(start=0, end=4, value=1.0)._process_events({"value": 2.0})
-    assert marked == []
-    pn.widgets.FloatSlider(start=0, end=4, value=1.0)._process_events({"value": 2.0})
-    assert len(marked) == 1
-
-
-def test_the_browsers_report_of_its_address_skips_the_busy_counter(monkeypatch):
-    """After each write of the state into the address the browser reports its new address; marking
-    that busy cost ~5 % of a λ change (``app.server``). Every property the browser reports."""
-    from bokeh.model import Model
-    from panel.io.location import Location
-    from panel.models.location import Location as BokehLocation
-
-    marked = []
-    monkeypatch.setattr(pn.state, "_add_busy_event", lambda event_id: marked.append(event_id))
-    monkeypatch.setattr(pn.state, "_remove_busy_event", lambda event_id: None)
-    location = Location()
-    location._process_events({"href": "http://localhost:5006/landscape?lam=1.5", "search": "?lam=1.5"})
-    assert marked == [] and location.search == "?lam=1.5"
-    reported = set(BokehLocation.properties()) - set(Model.properties())
-    assert reported and reported <= set(Location._busy__ignore), reported - set(Location._busy__ignore)
 
 
 def sliders(route):

@@ -1,4 +1,5 @@
-"""A text pane's change sends the new text, not the stylesheets again (app/panes.py).
+"""A text pane's change sends the new text, not the stylesheets again (app/panes.py, with
+``app.compat``'s ``text_panes_send_text`` applied as in the server).
 
 Panel (1.9) re-sends every property of an HTML or LaTeX pane when its object changes, with the
 design's stylesheets worked out as for a component outside the template: the pane gains
@@ -51,8 +52,8 @@ def test_a_change_sends_only_the_text(plain, ours, first, second):
 
 @pytest.mark.parametrize("plain, ours, first, second", CASES, ids=["HTML", "LaTeX"])
 def test_the_check_sees_panels_own_pane_resend_its_stylesheets(plain, ours, first, second):
-    """Panel's pane, changed the same way, gets new stylesheets: the test above can fail. (If a
-    Panel release stops doing this, this test fails and app/panes.py can go.)"""
+    """The canary: Panel's pane, changed the same way, gets new stylesheets, so the test above can
+    fail. (If a Panel release stops doing this, this test fails and the patch can go.)"""
     model, before, events = _change(plain, first, second)
     assert "stylesheets" in events and len(model.stylesheets) > len(before)
 

@@ -26,7 +26,7 @@ import panel as pn
 import pytest
 
 from app import cli, server
-from tests.support import ROOT, AppServer, serve_settings_except
+from tests.support import ROOT, AppServer, keep_serve_out_of_the_process
 
 ADDRESSES = ["127.0.0.1", "localhost", "0.0.0.0", "::", "", "192.0.2.7", "lae.example.org"]
 
@@ -62,7 +62,7 @@ def pn_serve_calls(monkeypatch):
     calls = []
     monkeypatch.setattr(pn, "serve", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.delenv(server.ORIGIN_ENV, raising=False)
-    serve_settings_except(monkeypatch)
+    keep_serve_out_of_the_process(monkeypatch)
     return calls
 
 

@@ -508,6 +508,7 @@ FUZZ = {
                                       {"u": hostile_array()}),
     "grassmann.gr1_circle": entry(circle_args(), {"X": hostile_array(), "phi": hostile_array()}),
     "grassmann.gr1_projection": entry(gr1_args(single=True), {"X": hostile_array(), "u": hostile_array()}),
+    "grassmann.gr1_projection": entry(gr1_args(single=True), {"X": hostile_array(), "u": hostile_array()}),
     "grassmann.principal_data": entry(principal_data_args(), {"sigma": hostile_array(), "U": hostile_array(),
                                                               "n": hostile_int, "seed": hostile_int}),
 }

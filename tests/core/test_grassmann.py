@@ -23,6 +23,7 @@ from lae_core.grassmann import (
     gr1_gradient,
     gr1_hessian,
     gr1_loss,
+    gr1_projection,
     grassmann_loss,
     index_table,
     principal_data,
@@ -550,3 +551,18 @@ def test_principal_data_has_the_chosen_directions_and_singular_values_and_is_cen
 def test_page_helpers_reject_bad_arguments_naming_them(call, name):
     with pytest.raises(ValueError, match=rf"^{name}\b"):
         call()
+
+
+def test_the_projection_on_a_line_leaves_residuals_orthogonal_to_it_whose_squares_are_the_loss():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((3, 40))
+    u = np.array([1.0, -2.0, 0.5])  # not normalised: the line, not the vector, matters
+    foot = gr1_projection(X, u)
+    unit = u / np.linalg.norm(u)
+    residuals = X - foot
+    np.testing.assert_allclose(unit @ residuals, 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.cross(foot.T, unit), 0.0, atol=1e-12)  # each foot lies on the line
+    np.testing.assert_allclose(np.sum(residuals ** 2), gr1_loss(X, u), rtol=1e-12)
+    np.testing.assert_allclose(gr1_projection(X, -3 * u), foot, atol=1e-12)
+    with pytest.raises(ValueError, match="u"):
+        gr1_projection(X, np.ones((2, 3)))

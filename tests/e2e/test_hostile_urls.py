@@ -23,7 +23,6 @@ fresh server session per load).
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 import time
@@ -33,7 +32,7 @@ from urllib.parse import urlencode
 import param
 import pytest
 
-from app import server, shell
+from app import server
 from tests.e2e.conftest import VIEWPORT, AppPage
 
 LONG = 10_000
@@ -87,13 +86,9 @@ CANVASES_JS = """() => {
 # --------------------------------------------------------------------------- what each route reads
 
 def page_class(factory):
-    """The ``shell.Page`` subclass defined next to a route's factory, or None (a deck)."""
-    module = sys.modules[factory.__module__]
-    pages = [obj for obj in vars(module).values()
-             if inspect.isclass(obj) and issubclass(obj, shell.Page) and obj.__module__ == module.__name__
-             and obj.state_class is not None]
-    assert len(pages) <= 1, f"{module.__name__} defines several pages: {pages}"
-    return pages[0] if pages else None
+    """The ``shell.Page`` subclass of a route's factory (its module's ``PAGE``, the registry's
+    name for it), or None (the deck)."""
+    return getattr(sys.modules[factory.__module__], "PAGE", None)
 
 
 def all_url_params() -> list[str]:
@@ -320,16 +315,24 @@ def test_the_dom_search_finds_injected_elements_inside_shadow_roots(fresh):
     assert sorted(app.page.evaluate(INJECTED_JS)) == ["<img onerror=…>", "<img src=x>", "<script>alert(1)"]
 
 
-# --------------------------------------------------------------------------- the two server fixes these found
+# --------------------------------------------------------------------------- what these found
 
 def test_a_query_value_of_thousands_of_digits_is_kept_as_text_not_a_500():
-    """Panel's Location turned all-digit values into ints; past Python's 4300-digit limit that
-    raised, and the page failed with a 500 (app.server wraps its parser)."""
+    """Panel's Location turns all-digit values into ints; past Python's 4300-digit limit that
+    raises, and the page failed with a 500 (``app.compat``'s ``long_digit_query``; the
+    "long-digits" case above loads a working page with a notice)."""
     import panel.io.location as location
 
     parsed = location.parse_query("?lam=" + "9" * LONG + "&x=2")
     assert parsed["lam"] == "9" * LONG and parsed["x"] in (2, "2")
     assert location.parse_query("?x=2&y=0.5") == {"x": 2, "y": 0.5}  # short numbers as before
+
+
+def test_canary_panels_parser_fails_on_thousands_of_digits():
+    from app import compat
+
+    with pytest.raises(ValueError):
+        compat._PARSE_QUERY("?lam=" + "9" * LONG)
 
 
 def test_a_write_to_a_closed_tab_leaves_no_traceback_but_a_real_fault_does(caplog):
