@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 5006
 
-.PHONY: serve test bench stress chromium nginx clean
+.PHONY: serve test bench stress screenshots chromium nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,8 @@ nginx:
 	  echo "nginx: not installed and cannot install it (not root): the scale-out test will fail"; \
 	fi
 
-## Unit, property and browser tests (benchmarks excluded).
+## Unit, property and browser tests (benchmarks excluded); leaves the tracked files alone (the
+## screenshot tests write to build/screenshots).
 test: $(STAMP) chromium nginx
 	$(BIN)/python -m pytest -q
 
@@ -55,8 +56,12 @@ bench: $(STAMP) chromium
 	$(BIN)/python -m benchmarks.bench
 
 ## The load, soak and fuzz suites at full size (make test runs them reduced).
-stress: $(STAMP) chromium
+stress: $(STAMP) chromium nginx
 	$(BIN)/python -m benchmarks.stress
+
+## The README's screenshots (docs/screenshots), taken afresh by the browser tests that make them.
+screenshots: $(STAMP) chromium
+	LAE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -k screenshot tests/e2e
 
 clean:
 	rm -rf $(VENV) bench-results .pytest_cache .hypothesis

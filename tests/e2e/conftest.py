@@ -9,6 +9,7 @@ There is no skip: a browser test that cannot find Chromium fails with Playwright
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -22,6 +23,9 @@ VIEWPORT = {"width": 1400, "height": 1100}
 #: how the Landscape page's sum-loss summary begins below λ = x² and above it (x = 1 by default)
 THREE_POINTS, ONE_POINT = "sum: 3 critical points", "sum: 1 critical point"
 E2E_DIR = Path(__file__).resolve().parent
+#: where the screenshot tests write: a build folder, so that `make test` leaves the tracked files
+#: alone; `make screenshots` points it at docs/screenshots (the README's pictures) on purpose
+SCREENSHOTS = Path(os.environ.get("LAE_SCREENSHOTS") or E2E_DIR.parents[1] / "build" / "screenshots")
 
 
 def pytest_collection_modifyitems(items):

@@ -9,13 +9,13 @@ f(w) = x²(1 − w²)² + 2λw², has minima ±√(1 − λ/x²) only while λ <
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import SCREENSHOTS
+
 pytestmark = pytest.mark.timeout(120)
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 #: JavaScript: the example's count text and the λ slider's value, read in one go (so that they
 #: belong to the same repaint); the page is searched through every open shadow root

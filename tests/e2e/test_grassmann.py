@@ -10,15 +10,14 @@ critical point of each index 0, 1, 2; a cloud rotated by θ has its best line at
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 from app.pages import grassmann as page_module
+from tests.e2e.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.timeout(120)
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def table_indices(app) -> list[int]:

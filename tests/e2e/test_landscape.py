@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.e2e.conftest import ONE_POINT, THREE_POINTS
+from tests.e2e.conftest import ONE_POINT, SCREENSHOTS, THREE_POINTS
 from tests.support import read_colour_bar_label as read_label
 
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def num(z: float) -> str:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import SCREENSHOTS
+
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 COUNTER = re.compile(r"Iteration (\d+) of (\d+)")
 GAP = re.compile(r"‖W₁ − W₂ᵀ‖ = ([0-9.e+-]+)")
 
