@@ -4,23 +4,29 @@ Chromium that drives it.
 ``AppServer`` starts ``python -m app.cli serve`` on 127.0.0.1 and a free port, waits on
 ``/liveness``, and stops the process it started (by PID). ``chromium_launch_kwargs()`` gives
 Playwright the system Chromium when there is one (Debian's /usr/bin/chromium) with the flags
-this sandbox needs, else Playwright's own build.
+this sandbox needs, else Playwright's own build. ``Nginx`` runs deploy/nginx.conf in front of
+several app processes (the scale-out test and ``make stress``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import textwrap
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+
+from deploy.render_nginx import STANDALONE, render
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -169,3 +175,66 @@ def run_async(coro, timeout: float | None = None):
     already run on this thread (Playwright's sync API leaves one), where asyncio.run refuses."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result(timeout=timeout)
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian's, outside a non-root PATH
+#: "GET /landscape/ws HTTP/1.1" 101 … upstream=127.0.0.1:5101 (several, comma-separated, when
+#: nginx had to try another process)
+LOG_LINE = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) .*upstream=(?P<upstream>.*)$')
+
+
+class Nginx:
+    """A foreground nginx on 127.0.0.1 and a free port, in front of ``apps`` (host:port), with
+    its pid, logs and temporary files in a directory of its own; stopped by its PID."""
+
+    def __init__(self, apps: list[str], port: int, *, conf: str | None = None):
+        """``conf``: an http-context configuration listening on ``port`` to use instead of the
+        template rendered for ``apps`` (framed as ``render_nginx.py --standalone`` does)."""
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        # mkdtemp, not pytest's tmp_path: run as root, nginx's workers are `nobody`, and
+        # pytest's /tmp/pytest-of-root is closed to them.
+        self.prefix = Path(tempfile.mkdtemp(prefix="lae-nginx-"))
+        self.prefix.chmod(0o755)
+        text = (STANDALONE % textwrap.indent(conf, "    ") if conf is not None
+                else render(f"127.0.0.1:{port}", apps, standalone=True))
+        (self.prefix / "nginx.conf").write_text(text)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15.0) -> "Nginx":
+        self.proc = subprocess.Popen([NGINX, "-p", str(self.prefix), "-c", "nginx.conf", "-e", "error.log"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"nginx exited with {self.proc.returncode}:\n{self.error_log()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"nginx not listening after {timeout} s:\n{self.error_log()}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)  # the master stops its workers
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+    def error_log(self) -> str:
+        path = self.prefix / "error.log"
+        return path.read_text() if path.exists() else ""
+
+    def requests(self) -> list[dict]:
+        """The access log: method, path, status and the app process (last one tried) per line."""
+        path = self.prefix / "access.log"
+        found = [LOG_LINE.search(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return [{**m.groupdict(), "upstream": m["upstream"].split(",")[-1].strip()} for m in found if m]
+
+    def websockets(self) -> list[dict]:
+        """The websocket handshakes nginx passed on (status 101)."""
+        return [r for r in self.requests() if r["path"].endswith("/ws") and r["status"] == "101"]
