@@ -90,6 +90,17 @@ PAGES: tuple[Entry, ...] = (
                     "there — a pitchfork bifurcation: the weights collapse to zero.",
                     overrides={"lam": 0.5}, focus="pitchfork"),
           )),
+    Entry("theorem", "Theorem", "app.pages.theorem",
+          # λ every 0.5 up to 20, and σ₄² = 2.25 of the default spectrum 4, 3, 2, 1.5: each σᵢ² where
+          # L_σ's manifolds vanish (16, 9, 4, 2.25) is a recorded position
+          export=Export("lam", tuple(sorted({*steps(0.0, 20.0, 0.5), 2.25})), leave_out=("escape_section",)),
+          slides=(
+              Slide("The Landscape Theorem: a ladder of critical values",
+                    "Every critical manifold of L_σ for m = 4, k = 2, at (descending directions, loss): only the "
+                    "global minimum has none. Drag λ past σ₄² = 2.25, σ₃² = 4, …: the manifolds that keep that "
+                    "direction vanish and the ladder thins — posterior collapse, manifold by manifold.",
+                    overrides={"m": 4, "k": 2, "loss": "sum", "lam": 1.5}, focus="ladder"),
+          )),
     Entry("trajectories", "Trajectories", "app.pages.trajectories",
           export=Export("lam", steps(0.0, 4.0, 0.25),
                         note="The solvers ran here, once per position; the paths show their whole runs."),

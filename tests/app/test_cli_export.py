@@ -14,10 +14,11 @@ import pytest
 
 from app import cli, snapshot
 
-PAGES = ["landscape", "trajectories", "collapse", "grassmannian"]
+PAGES = ["landscape", "theorem", "trajectories", "collapse", "grassmannian"]
 #: (slider parameter, first, last, positions) of each page's export with its default settings
-SLIDERS = {"landscape": ("lam", 0, 4, 41), "trajectories": ("lam", 0, 4, 17),
-           "collapse": ("lam", 0, 10, 41), "grassmannian": ("phi", 0, 180, 37)}
+SLIDERS = {"landscape": ("lam", 0, 4, 41), "theorem": ("lam", 0, 20, 42),
+           "trajectories": ("lam", 0, 4, 17), "collapse": ("lam", 0, 10, 41),
+           "grassmannian": ("phi", 0, 180, 37)}
 
 
 def run(*argv) -> tuple[int, str, str]:
@@ -75,7 +76,7 @@ def test_export_of_an_unknown_page_is_refused_with_the_list_of_pages(tmp_path):
     code, out, err = run("export", "lanscape", "--out", str(target))
     assert code == 2 and out == ""
     assert err.strip() == ("lae-landscapes export: error: no page 'lanscape'; choose one of landscape, "
-                           "trajectories, collapse, grassmannian")
+                           "theorem, trajectories, collapse, grassmannian")
     assert not target.exists()
 
 

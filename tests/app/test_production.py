@@ -128,7 +128,7 @@ def test_every_page_class_is_checked():
 
 
 def test_the_served_html_loads_katex_only_where_formulas_are():
-    needs = {"/landscape", "/collapse", "/lecture"}  # the lecture deck holds both
+    needs = {"/landscape", "/theorem", "/collapse", "/lecture"}  # the lecture deck holds them
     with AppServer() as srv:
         for route in PAGES + ["/grassmannian?embed=true", "/landscape?embed=true"]:
             html = urllib.request.urlopen(srv.url + route, timeout=60).read().decode()

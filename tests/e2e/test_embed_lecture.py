@@ -19,7 +19,7 @@ from tests.e2e.test_smoke import DRAWN_CANVASES
 
 pytestmark = pytest.mark.timeout(150)
 
-PAGES = ("landscape", "trajectories", "collapse", "grassmannian")
+PAGES = ("landscape", "theorem", "trajectories", "collapse", "grassmannian")
 CHROME = "#header, #sidebar, .lae-nav, nav"
 #: scroll and client sizes of a document: overflow means scrollbars
 OVERFLOW_JS = """() => {
@@ -158,11 +158,11 @@ def test_lecture_deck_navigates_with_arrow_keys_and_keeps_the_slide_in_the_url(a
     wait_until(lambda: current_slide(page) == 1, page)
 
     # a link to a slide opens that slide
-    page.goto(app.server.url + "/lecture#/slide-3")
+    page.goto(app.server.url + "/lecture#/slide-4")
     app.wait_for_document()
     wait_until(lambda: page.evaluate("() => !!(window.Reveal && Reveal.isReady())"), page)
-    wait_until(lambda: current_slide(page) == 3, page)
-    assert "Transpose Theorem" in page.locator("#slide-3 .slide-title").inner_text()
+    wait_until(lambda: current_slide(page) == 4, page)
+    assert "Transpose Theorem" in page.locator("#slide-4 .slide-title").inner_text()
     app.assert_clean()
 
 
