@@ -204,7 +204,11 @@ class SurfacePlot:
         ``HOVER_STRIDE``-th sample as an invisible, hoverable marker. These columns are short
         (a few dozen rows, curves 121 samples): they go as JSON lists, not binary — each binary
         array travels as two websocket messages of its own, which the browser takes one task
-        each to receive (~50 such messages cost ~6 ms of a λ change)."""
+        each to receive (~50 such messages cost ~6 ms of a λ change).
+
+        Where the loss has no Hessian (a non-smooth set: ``s.smooth`` False) the marker has a dot
+        in its middle, the hover says "non-smooth" for the Morse index and NaN for the
+        eigenvalues."""
         rows = []
         curves = dict(xs=[], ys=[], color=[])
         for s in sets:
@@ -215,20 +219,22 @@ class SurfacePlot:
                 keep = slice(None, None, HOVER_STRIDE)
             else:
                 keep = slice(None)
-            rows.append((s, s.points[keep], s.eigenvalues[keep]))
+            eig = s.eigenvalues[keep] if s.smooth else np.full((len(s.points[keep]), 2), np.nan)
+            rows.append((s, s.points[keep], eig))
         count = [len(p) for _, p, _ in rows]
         cat = (lambda arrays: np.concatenate(arrays) if arrays else np.zeros((0, 2)))
         pts, eig = cat([p for _, p, _ in rows]), cat([e for _, _, e in rows])
         repeat = (lambda values, dtype=None: np.repeat(np.asarray(values, dtype=dtype), count)
                   if rows else np.zeros(0, dtype))
-        label = [s.type + (", degenerate" if s.degenerate else "") + " — " + s.label for s, _, _ in rows]
+        label = [s.type + (", non-smooth" if not s.smooth else ", degenerate" if s.degenerate else "")
+                 + " — " + s.label for s, _, _ in rows]
         self.points.data = dict(
             x=_short(pts[:, 0]), y=_short(pts[:, 1]),
-            marker=list(repeat([MARKERS[s.type] for s, _, _ in rows], object)),
+            marker=list(repeat([MARKERS[s.type] + ("" if s.smooth else "_dot") for s, _, _ in rows], object)),
             color=list(repeat([COLORS[s.type] for s, _, _ in rows], object)),
             alpha=_short(repeat([1.0 if s.shape == "point" else 0.0 for s, _, _ in rows], np.float64)),
             label=list(repeat(label, object)),
-            index=[int(i) for i in repeat([s.index for s, _, _ in rows], np.int32)],
+            index=list(repeat([str(s.index) if s.smooth else "non-smooth" for s, _, _ in rows], object)),
             loss=_short(repeat([s.loss for s, _, _ in rows], np.float64)),
             eig1=_short(eig[:, 0]), eig2=_short(eig[:, 1]))
         self.curves.data = curves

@@ -29,11 +29,15 @@ run ended at, and ``samples`` makes n data points whose full batch is exactly th
 
 Critical sets are *classified from the Hessian* at the set (Morse index = number of negative
 eigenvalues); where the Hessian has a zero eigenvalue the set is marked ``degenerate`` and its
-type is settled by the loss on a small circle around it (higher-order terms decide there).
+type is settled by higher-order terms of the loss around it. For α < 2 the regularizer has no
+second derivative at 0 (for α ≤ 1 not even a first): points there where 0 lies in the
+subdifferential are critical too — *non-smooth* ones (``CriticalSet.smooth`` is False), typed
+by the loss around them, with no Morse index.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +61,12 @@ CURVE_LIMIT = 3.0
 CURVE_SAMPLES = 121
 #: bounds on the regularizer's power α (the reference page offers 0.5 … 4)
 ALPHA_RANGE = (0.5, 4.0)
+#: A computed number counts as zero — a Hessian eigenvalue, a gap such as x² − λ, a coefficient
+#: of the loss's expansion — when it is within this fraction of the size of the numbers it is
+#: made of: 64 ulps, above the few ulps of rounding in the closed forms and the refined roots,
+#: and below any gap two slider positions make. One tolerance for all of them, so that a gap
+#: the root search calls zero is also a zero eigenvalue and a vanishing coefficient.
+_ROUNDING = 64 * np.finfo(float).eps
 
 
 @dataclass(frozen=True)
@@ -71,24 +81,31 @@ class CriticalSet:
     loss : float
         The loss on the set (constant along a curve of critical points).
     type : "minimum", "saddle" or "maximum"
-    index : int
-        Morse index: the number of negative Hessian eigenvalues.
+        From the Hessian where it decides; otherwise from the loss around the set (a curve's
+        type holds at each of its points; a "saddle" is any critical point that is neither).
+    index : int or None
+        Morse index: the number of negative Hessian eigenvalues; None where the loss has no
+        Hessian (``smooth`` False).
     degenerate : bool
-        True when the Hessian has a zero eigenvalue (always so along a curve).
-    eigenvalues : ndarray (N, 2)
-        Hessian eigenvalues, ascending, at each of ``points``.
+        True when the Hessian has a zero eigenvalue (always so along a curve, smooth or not).
+    eigenvalues : ndarray (N, 2) or None
+        Hessian eigenvalues, ascending, at each of ``points``; None where there is no Hessian.
     label : str
         What the set is, in words: "origin", "hyperbola w₁w₂ = 0.8 (w₁ > 0)", ….
+    smooth : bool
+        False where the loss is not twice differentiable on the set (the regularizer's |w|^α
+        or |w₁w₂|^α at 0 with α < 2): a critical point because 0 lies in the subdifferential.
     """
 
     shape: str
     points: np.ndarray
     loss: float
     type: str
-    index: int
+    index: int | None
     degenerate: bool
-    eigenvalues: np.ndarray
+    eigenvalues: np.ndarray | None
     label: str
+    smooth: bool = True
 
 
 # --------------------------------------------------------------------------- validation
@@ -135,15 +152,23 @@ def _d2pow(w, alpha):
         return alpha * (alpha - 1.0) * np.abs(w) ** (alpha - 2.0)
 
 
-def _refuse_undefined(name, w, alpha, order):
-    """Derivatives of |w|^α at w = 0 exist only for α > order − 1 (α ≥ 2 for the Hessian)."""
+def _refuse_undefined(name, w, alpha, order, exempt=False):
+    """Derivatives of |w|^α at w = 0 exist only for α > order − 1 (α ≥ 2 for the Hessian).
+    ``exempt`` marks entries of ``w`` where the loss has the derivative all the same."""
     undefined = (alpha <= 1.0) if order == 1 else (alpha < 2.0)
-    if undefined and np.any(w == 0.0):
+    if undefined and np.any((w == 0.0) & ~np.asarray(exempt)):
         what = "gradient" if order == 1 else "Hessian"
         raise ValueError(f"alpha: the {what} of |{name}|^α at {name} = 0 is undefined for α = {alpha:g}")
 
 
 # --------------------------------------------------------------------------- prediction loss
+
+def _loss(kind, w1, w2, x, y, lam, alpha):
+    """``prediction_loss`` on arguments already checked."""
+    p = w1 * w2
+    r = y - x * p
+    return r * r + _regularizer(kind, w1, w2, p, lam, alpha)
+
 
 @v.finite_result
 def prediction_loss(kind, w1, w2, x, y, lam, alpha=2.0):
@@ -173,9 +198,7 @@ def prediction_loss(kind, w1, w2, x, y, lam, alpha=2.0):
     kind = v.kind(kind)
     w1, w2 = _weights(w1, w2)
     x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
-    p = w1 * w2
-    r = y - x * p
-    return r * r + _regularizer(kind, w1, w2, p, lam, alpha)
+    return _loss(kind, w1, w2, x, y, lam, alpha)
 
 
 @v.finite_result
@@ -190,6 +213,11 @@ def prediction_gradient(kind, w1, w2, x, y, lam, alpha=2.0):
     kind = v.kind(kind)
     w1, w2 = _weights(w1, w2)
     x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    return _gradient(kind, w1, w2, x, y, lam, alpha)
+
+
+def _gradient(kind, w1, w2, x, y, lam, alpha):
+    """``prediction_gradient`` on arguments already checked (it refuses where undefined)."""
     p = w1 * w2
     c = -2.0 * x * (y - x * p)
     g1, g2 = c * w2, c * w1
@@ -204,34 +232,55 @@ def prediction_gradient(kind, w1, w2, x, y, lam, alpha=2.0):
     return np.broadcast_to(g1, shape).copy(), np.broadcast_to(g2, shape).copy()
 
 
-@v.finite_result
-def prediction_hessian(kind, w1, w2, x, y, lam, alpha=2.0):
-    """Hessian of ``prediction_loss``: an array (..., 2, 2) over the broadcast shape.
-
-    Data term: [[2x²w₂², 4x²p − 2xy], [4x²p − 2xy, 2x²w₁²]]; the product
-    regularizer g(p) = λ|p|^α adds g''(p)·[[w₂², p], [p, w₁²]] + g'(p)·[[0, 1], [1, 0]];
-    the sum adds diag(λα(α−1)|w₁|^{α−2}, λα(α−1)|w₂|^{α−2}).
-
-    Raises ValueError (naming ``alpha``) where the Hessian of |w|^α is undefined (w = 0, α < 2).
-    """
-    kind = v.kind(kind)
-    w1, w2 = _weights(w1, w2)
-    x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
-    w1, w2 = np.broadcast_arrays(w1, w2)
+def _hessian(kind, w1, w2, x, y, lam, alpha):
+    """``prediction_hessian`` on arguments already checked, at points where it exists."""
+    w1, w2 = np.broadcast_arrays(np.asarray(w1, dtype=float), np.asarray(w2, dtype=float))
     p = w1 * w2
     # d/dw₁ of −2x(y − px)w₂ is 2x²w₂²; the mixed one is −2x(y − px) + 2x²p.
     h11 = 2.0 * x * x * w2 * w2
     h22 = 2.0 * x * x * w1 * w1
     h12 = -2.0 * x * (y - x * p) + 2.0 * x * x * p
     if kind == "product" and lam:
-        _refuse_undefined("w₁w₂", p, alpha, 2)
         d1, d2 = lam * _dpow(p, alpha), lam * _d2pow(p, alpha)
+        # λ|w₁w₂|^α = O(|w|^{2α}) is o(|w|²) at the origin for α > 1: no second-order term there
+        d2 = np.where((w1 == 0.0) & (w2 == 0.0), 0.0, d2)
         h11, h22, h12 = h11 + d2 * w2 * w2, h22 + d2 * w1 * w1, h12 + d2 * p + d1
     elif kind == "sum" and lam:
-        _refuse_undefined("w", np.concatenate([np.ravel(w1), np.ravel(w2)]), alpha, 2)
         h11, h22 = h11 + lam * _d2pow(w1, alpha), h22 + lam * _d2pow(w2, alpha)
-    return np.stack([np.stack([h11, h12], -1), np.stack([h12, h22], -1)], -2)
+    H = np.empty(np.shape(h11) + (2, 2))
+    H[..., 0, 0], H[..., 0, 1], H[..., 1, 0], H[..., 1, 1] = h11, h12, h12, h22
+    return H
 
+
+@v.finite_result
+def prediction_hessian(kind, w1, w2, x, y, lam, alpha=2.0):
+    """Hessian of ``prediction_loss``: an array (..., 2, 2) over the broadcast shape.
+
+    Data term: [[2x²w₂², 4x²p − 2xy], [4x²p − 2xy, 2x²w₁²]]; the product
+    regularizer g(p) = λ|p|^α adds g''(p)·[[w₂², p], [p, w₁²]] + g'(p)·[[0, 1], [1, 0]]
+    (nothing at the origin for α > 1, where it is o(|w|²)); the sum adds
+    diag(λα(α−1)|w₁|^{α−2}, λα(α−1)|w₂|^{α−2}).
+
+    Raises ValueError (naming ``alpha``) where the Hessian is undefined: α < 2 and w₁ or w₂ = 0
+    (sum), α < 2 and w₁w₂ = 0 except at the origin with α > 1 (product).
+    """
+    kind = v.kind(kind)
+    w1, w2 = _weights(w1, w2)
+    x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    return _defined_hessian(kind, w1, w2, x, y, lam, alpha)
+
+
+def _defined_hessian(kind, w1, w2, x, y, lam, alpha):
+    """``prediction_hessian`` on arguments already checked: refused where it is undefined."""
+    if kind == "product" and lam:
+        a, b = np.broadcast_arrays(w1, w2)
+        _refuse_undefined("w₁w₂", a * b, alpha, 2, exempt=(a == 0.0) & (b == 0.0) & (alpha > 1.0))
+    elif kind == "sum" and lam:
+        _refuse_undefined("w", np.concatenate([np.ravel(w1), np.ravel(w2)]), alpha, 2)
+    return _hessian(kind, w1, w2, x, y, lam, alpha)
+
+
+# --------------------------------------------------------------------------- finding critical sets
 
 def _roots(h, lo, hi, samples=2049):
     """All sign changes of the vectorised function h on (lo, hi], refined to full precision.
@@ -272,6 +321,105 @@ def _roots(h, lo, hi, samples=2049):
     return sorted(list(0.5 * (a + b)) + roots)
 
 
+def _root(h, a, b) -> float:
+    """The root of h in a bracket [a, b] whose ends have opposite signs (or a zero), to float
+    resolution: ``_roots``'s Illinois steps on Python floats, where one bracket costs ~1 µs a
+    step instead of NumPy's ~30 small-array calls; a step from a non-finite end bisects."""
+    a, b = float(a), float(b)
+    fa, fb = h(a), h(b)
+    if fa == 0.0:
+        return a
+    tiny = 4 * np.finfo(float).eps
+    for _ in range(200):  # the bisection fallback halves a bracket: 200 steps reach any width
+        if fb == 0.0 or abs(b - a) <= tiny * max(abs(a), abs(b)) + 1e-300:
+            return b
+        c = (a * fb - b * fa) / (fb - fa) if math.isfinite(fa) and math.isfinite(fb) else math.nan
+        if not min(a, b) < c < max(a, b):
+            c = 0.5 * (a + b)
+        fc = h(c)
+        if (fc > 0.0) != (fb > 0.0):  # the root lies between b and c: b becomes the far end
+            a, fa = b, fb
+        else:  # keep a, halving its value
+            fa *= 0.5
+        b, fb = c, fc
+    return 0.5 * (a + b)
+
+
+def _sum_radii(a, x2, lam, alpha):
+    """t > 0 of the sum loss's critical points off the origin, |w₁| = |w₂| = t.
+
+    With a = |xy| > 0 they are the roots of h(t) = 2(a − x²t²) − λα·t^{α−2} on (0, √a/|x|):
+    α = 2: t² = (a − λ)/x² while a − λ is more than rounding (``_ROUNDING``); at the pitchfork
+    the pair merges into the origin. α > 2: h falls from 2a to below 0, one root. α < 2: h rises
+    from −∞ to its maximum at t_m = (λα(2 − α)/(4x²))^{1/(4−α)} and falls again: two roots (an
+    inner saddle and an outer minimum) while h(t_m) > 0, one double root (the fold) where h(t_m)
+    is 0 to rounding, none below. The inner root lies above (λα/2a)^{1/(2−α)}, where h < 0; where
+    that bound underflows the root is closer to the origin than float64 resolves and not listed.
+    """
+    if a == 0.0 or x2 == 0.0:
+        return []
+    if alpha == 2.0:
+        gap = a - lam
+        return [float(np.sqrt(gap / x2))] if gap > _ROUNDING * (a + lam) else []
+
+    def h(t):
+        return 2.0 * (a - x2 * t * t) - lam * alpha * t ** (alpha - 2.0)
+
+    t_end = math.sqrt(a / x2)  # h(t_end) = −λα·t_end^{α−2} < 0
+    if alpha > 2.0:
+        return [_root(h, 0.0, t_end)]
+    t_m = (lam * alpha * (2.0 - alpha) / (4.0 * x2)) ** (1.0 / (4.0 - alpha))
+    if not t_m < t_end:
+        return []
+    top = h(t_m)
+    if abs(top) <= _ROUNDING * (2.0 * a + 2.0 * x2 * t_m * t_m + lam * alpha * t_m ** (alpha - 2.0)):
+        return [float(t_m)]
+    if top < 0.0:
+        return []
+    t_lo = (lam * alpha / (2.0 * a)) ** (1.0 / (2.0 - alpha))
+    inner = [_root(h, t_lo, t_m)] if t_lo > 0.0 else []
+    return inner + [_root(h, t_m, t_end)]
+
+
+def _product_levels(a, x2, lam, alpha):
+    """q > 0 with g'(±q) = 0 for g(p) = (y − px)² + λ|p|^α (p = sign(xy)·q): the product loss's
+    hyperbolas w₁w₂ = sign(xy)·q.
+
+    For q > 0, sign(xy)·g'(sign(xy)·q) = k(q) = 2(x²q − a) + λα·q^{α−1} (a = |xy| > 0; no
+    root of the other sign, where every term has the sign of p). α = 2: q = a/(x² + λ).
+    α > 1: k rises from −2a, one root below a/x². α = 1: q = (2a − λ)/(2x²) while 2a − λ is
+    more than rounding; from λ = 2a on the hyperbola has merged into the axes. α < 1: k falls
+    from +∞ to its minimum at q_m = (λα(1 − α)/(2x²))^{1/(2−α)} and rises again: two roots (an
+    inner hyperbola of maxima, an outer one of minima) while k(q_m) < 0, a double root (the
+    fold) where k(q_m) is 0 to rounding. The inner one lies above (λα/2a)^{1/(1−α)}, where k > 0.
+    """
+    if a == 0.0 or x2 == 0.0:
+        return []
+    if alpha == 2.0:
+        return [a / (x2 + lam)]
+    if alpha == 1.0:
+        gap = 2.0 * a - lam
+        return [gap / (2.0 * x2)] if gap > _ROUNDING * (2.0 * a + lam) else []
+
+    def k(q):
+        return 2.0 * (x2 * q - a) + lam * alpha * q ** (alpha - 1.0)
+
+    q_end = a / x2  # k(q_end) = λα·q_end^{α−1} > 0
+    if alpha > 1.0:
+        return [_root(k, 0.0, q_end)]
+    q_m = (lam * alpha * (1.0 - alpha) / (2.0 * x2)) ** (1.0 / (2.0 - alpha))
+    if not q_m < q_end:
+        return []
+    bottom = k(q_m)
+    if abs(bottom) <= _ROUNDING * (2.0 * a + 2.0 * x2 * q_m + lam * alpha * q_m ** (alpha - 1.0)):
+        return [float(q_m)]
+    if bottom > 0.0:
+        return []
+    q_lo = (lam * alpha / (2.0 * a)) ** (1.0 / (1.0 - alpha))
+    inner = [_root(k, q_lo, q_m)] if q_lo > 0.0 else []
+    return inner + [_root(k, q_m, q_end)]
+
+
 def _hyperbola(c, limit=CURVE_LIMIT, samples=CURVE_SAMPLES):
     """Samples of both branches of w₁w₂ = c (c ≠ 0) inside |w| ≤ limit, as two (N, 2) arrays.
 
@@ -286,39 +434,107 @@ def _hyperbola(c, limit=CURVE_LIMIT, samples=CURVE_SAMPLES):
     return branch, -branch
 
 
-def _classify(shape, points, loss_fn, hess_fn, label):
+#: unit directions every 5°, the axes and diagonals among them exactly, along which the loss
+#: is expanded around the origin (``_origin_expansion``)
+_RAYS = np.round(np.column_stack([np.cos(np.deg2rad(np.arange(0, 360, 5))),
+                                  np.sin(np.deg2rad(np.arange(0, 360, 5)))]), 15)
+_RAYS.setflags(write=False)
+
+
+def _origin_expansion(kind, x, y, lam, alpha):
+    """The loss along each ray r·(c, s) of ``_RAYS`` minus its value at the origin, as terms
+    (power of r, coefficient per ray):
+
+    (y − x·r²cs)² − y² = −2xy·cs·r² + x²c²s²·r⁴, plus λ(|c|^α + |s|^α)·r^α (sum) or
+    λ|cs|^α·r^{2α} (product).
+    """
+    c, s = _RAYS[:, 0], _RAYS[:, 1]
+    cs = c * s
+    terms = [(2.0, -2.0 * x * y * cs), (4.0, x * x * cs * cs)]
+    if kind == "sum" and lam:
+        terms.append((alpha, lam * (np.abs(c) ** alpha + np.abs(s) ** alpha)))
+    elif kind == "product" and lam:
+        terms.append((2.0 * alpha, lam * np.abs(cs) ** alpha))
+    return terms
+
+
+def _leading_type(terms) -> str:
+    """Minimum, maximum or saddle from the loss near the origin: along each ray the term with the
+    lowest power of r whose coefficient (summed over terms of that power) is not 0 to rounding
+    gives the sign of the loss's change for small r.
+
+    For these losses the sign so found holds uniformly near the origin: a regularizer term that
+    leads is bounded below by λ·min over the rays (sum), or outgrows the data term as cs → 0
+    (product), and equal powers (α = 2 for the sum, α = 1 for the product) combine into one
+    coefficient per ray.
+    """
+    sign = np.zeros(len(_RAYS))
+    open_ = np.ones(len(_RAYS), dtype=bool)
+    for power in sorted({p for p, _ in terms}):
+        group = [c for p, c in terms if p == power]
+        total, size = np.sum(group, axis=0), np.sum(np.abs(group), axis=0)
+        here = open_ & (np.abs(total) > _ROUNDING * size)
+        sign[here] = np.sign(total[here])
+        open_ &= ~here
+    if (sign >= 0).all():
+        return "minimum"
+    if (sign <= 0).all():
+        return "maximum"
+    return "saddle"
+
+
+def _ring_type(loss_fn, point) -> str:
+    """Minimum, maximum or saddle from the loss on a circle of radius 10⁻³ around ``point`` (where
+    a zero Hessian eigenvalue leaves the type to higher-order terms, away from the origin)."""
+    f0 = float(loss_fn(point[0], point[1]))
+    theta = np.linspace(0.0, 2.0 * np.pi, 72, endpoint=False)
+    ring = loss_fn(point[0] + 1e-3 * np.cos(theta), point[1] + 1e-3 * np.sin(theta)) - f0
+    slack = 1e-13 * (1.0 + abs(f0))
+    if (ring >= -slack).all():
+        return "minimum"
+    if (ring <= slack).all():
+        return "maximum"
+    return "saddle"
+
+
+def _classify(shape, points, loss_fn, hess_fn, label, settle=None, zero_tol=None, eig=None):
     """Build a CriticalSet, reading type and index off the Hessian at every sample point.
 
-    A Hessian eigenvalue counts as zero when |μ| ≤ 1e-8·(1 + max|μ|): the closed-form points
-    are exact to a few ulps, so round-off in the eigenvalues is ~1e-15 relative, while a true
-    zero (a flat direction along a curve, or a bifurcation) is exactly zero.  Where a zero
-    eigenvalue leaves the type open, the loss on a circle of radius 1e-3 around the first point
-    decides it (e.g. the sum loss's origin at λ = x², a degenerate minimum: x² + x²w⁴ along
-    the diagonal).
+    A Hessian eigenvalue counts as zero when |μ| ≤ ``_ROUNDING``·max|μ| at that point (or
+    ``zero_tol(eigenvalues)`` when given): the closed-form points are exact to a few ulps. A
+    curve is flat along itself, so one zero eigenvalue there leaves the type to the other.
+    Where zero eigenvalues leave the type open it is ``settle()`` — by default the loss on a
+    ring around the middle sample (e.g. the fold where two roots of ``_sum_radii`` merge).
+    ``eig``: the eigenvalues at ``points`` when already known.
     """
     points = np.atleast_2d(np.asarray(points, dtype=float))
-    eig = np.linalg.eigvalsh(hess_fn(points[:, 0], points[:, 1]))
-    tol = 1e-8 * (1.0 + np.abs(eig).max())
-    neg, zero = eig < -tol, np.abs(eig) <= tol
-    index = int(neg.sum(axis=1).max())
-    degenerate = bool(zero.any())
-    f0 = float(loss_fn(points[0, 0], points[0, 1]))
-    if (neg.any(axis=1) & (eig > tol).any(axis=1)).any():
-        kind_ = "saddle"
-    elif not degenerate:
-        kind_ = "minimum" if index == 0 else "maximum"
+    if eig is None:
+        eig = np.linalg.eigvalsh(hess_fn(points[:, 0], points[:, 1]))
+    if zero_tol is None:
+        tol = _ROUNDING * np.abs(eig).max(axis=1, keepdims=True)
     else:
-        theta = np.linspace(0.0, 2.0 * np.pi, 72, endpoint=False)
-        ring = loss_fn(points[0, 0] + 1e-3 * np.cos(theta), points[0, 1] + 1e-3 * np.sin(theta)) - f0
-        slack = 1e-13 * (1.0 + abs(f0))
-        if (ring >= -slack).all():
-            kind_ = "minimum"
-        elif (ring <= slack).all():
-            kind_ = "maximum"
-        else:
-            kind_ = "saddle"
-    return CriticalSet(shape=shape, points=points, loss=f0, type=kind_, index=index,
-                       degenerate=degenerate, eigenvalues=eig, label=label)
+        tol = zero_tol(eig)
+    neg, pos = eig < -tol, eig > tol
+    zeros = (~neg & ~pos).sum(axis=1)
+    decided = zeros <= (1 if shape == "curve" else 0)
+    if (neg.any(axis=1) & pos.any(axis=1)).any():
+        kind_ = "saddle"
+    elif decided.any():
+        kind_ = "maximum" if neg[decided].any() else "minimum"
+    elif settle is not None:
+        kind_ = settle()
+    else:
+        kind_ = _ring_type(loss_fn, points[len(points) // 2])
+    return CriticalSet(shape=shape, points=points, loss=float(loss_fn(points[0, 0], points[0, 1])),
+                       type=kind_, index=int(neg.sum(axis=1).max()), degenerate=bool(zeros.any()),
+                       eigenvalues=eig, label=label)
+
+
+def _non_smooth(shape, points, loss, kind_, label):
+    """A CriticalSet where the loss has no Hessian: no index or eigenvalues."""
+    points = np.atleast_2d(np.asarray(points, dtype=float))
+    return CriticalSet(shape=shape, points=points, loss=float(loss), type=kind_, index=None,
+                       degenerate=shape == "curve", eigenvalues=None, label=label, smooth=False)
 
 
 def _fmt(z: float) -> str:
@@ -329,24 +545,38 @@ def _fmt(z: float) -> str:
 def prediction_critical_sets(kind, x, y, lam, alpha=2.0):
     """Every critical set of ``prediction_loss`` for the given x, y, λ, α.
 
-    With a = |xy|:
+    A point is critical where 0 lies in the loss's subdifferential: where the gradient
+    vanishes, and at the kinks of the regularizer where it holds the data term's slope in
+    check (Clarke's subdifferential for α ≥ 1, where the loss is locally Lipschitz; the
+    limiting one for α < 1 — every local minimum is critical). With a = |xy|:
 
-    - unregularized (or λ = 0): origin; hyperbola p = y/x.
-    - product: origin; hyperbola p = xy/(x² + λ) at α = 2 (in general the root q ∈ (0, a/x²)
-      of 2(a − x²q) = λα·q^{α−1}, with p = sign(xy)·q).
-    - sum: origin; w₁ = ±t, w₂ = ±sign(xy)·t with t² = (a − λ)/x² while a > λ at α = 2 (in
-      general the roots t of 2(a − x²t²) = λα·t^{α−2}). The stationarity equations force
-      |w₁| = |w₂| when λ > 0, so no other points exist.
+    - the origin, always (the data term's gradient and 0 ∈ ∂ of the regularizer vanish there);
+      listed first.
+    - unregularized (or λ = 0): the hyperbola p = y/x.
+    - product λ|p|^α: the hyperbolas p = sign(xy)·q at the roots q of
+      2(x²q − a) + λα·q^{α−1} = 0 (``_product_levels``; q = a/(x² + λ) at α = 2); and both
+      axes — curves of non-smooth minima where |p|^α's kink holds: α < 1, or α = 1 with λ ≥ 2a
+      (the 1-D loss (y − px)² + λ|p| rises both ways from p = 0).
+    - sum: w₁ = ±t, w₂ = ±sign(xy)·t at the roots t of 2(a − x²t²) = λα·t^{α−2}
+      (``_sum_radii``; t² = (a − λ)/x² at α = 2, while a − λ exceeds rounding). The
+      stationarity equations force |w₁| = |w₂| when λ > 0, and off the origin the axes are not
+      critical (the regularizer's slope along the axis does not vanish), so no other points exist.
+
+    Types come from the Hessian where it exists and decides; at the origin otherwise (α < 2, or
+    a zero eigenvalue as at the pitchfork λ = a) from the loss's expansion along rays
+    (``_leading_type``): for the sum with α < 2 the regularizer's λ|w|^α outgrows the data
+    term's 2|xy·w₁w₂| ≤ |xy||w|², a minimum at every λ > 0 (its basin, of radius about
+    (λ/|xy|)^{1/(2−α)}, may be far smaller than the map's pixels). A product loss depends on p
+    alone, so its axes have the origin's type.
 
     Degenerate data:
 
-    - x = 0 (or y = 0 with λ = 0, which leaves x²p² ≥ 0 with its minima on both axes):
-      with x = 0 the data term is the constant y², so the *unregularized* loss is flat and every
-      point is critical — the function returns an empty list, as no set is isolated; the
-      product loss λ|p|^α has its minima on both axes (two curves through the origin), and the
-      sum loss has the origin as its only critical point.
-    - For α < 2 the Hessian at the origin (and on the axes, for the product) is undefined:
-      those points are left out (the page says so); the other sets are listed.
+    - x = 0 (or x² underflowing): the data term is the constant y², so the *unregularized*
+      loss (and any loss at λ = 0) is flat and every point is critical — the function returns
+      an empty list, as no set is isolated; the product loss λ|p|^α has the origin and its
+      minima on both axes, the sum loss the origin only.
+    - y = 0 with λ = 0, or with the product: x²p² (+ λ|p|^α) ≥ 0 vanishes exactly on both axes,
+      the origin and two curves of minima.
 
     Returns
     -------
@@ -354,57 +584,63 @@ def prediction_critical_sets(kind, x, y, lam, alpha=2.0):
     """
     kind = v.kind(kind)
     x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    return _critical_sets(kind, x, y, lam, alpha)
+
+
+def _critical_sets(kind, x, y, lam, alpha):
+    """``prediction_critical_sets`` on arguments already checked."""
     reg = kind if lam > 0 else "unregularized"
-
-    def f(a, b):
-        return prediction_loss(kind, a, b, x, y, lam, alpha)
-
-    def hess(a, b):
-        return prediction_hessian(kind, a, b, x, y, lam, alpha)
-
-    def axes(label):
-        t = np.linspace(-CURVE_LIMIT, CURVE_LIMIT, CURVE_SAMPLES)
-        z = np.zeros_like(t)
-        return [_classify("curve", np.column_stack([t, z]), f, hess, f"{label} w₂ = 0"),
-                _classify("curve", np.column_stack([z, t]), f, hess, f"{label} w₁ = 0")]
-
-    out = []
-    a = abs(x * y)
-    if x * x == 0.0:  # x = 0, or so small that x² underflows: no data term in float64
+    x2 = x * x
+    if x2 == 0.0:
         if reg == "unregularized":
             return []  # flat: every point is critical (see docstring)
-        if reg == "product":
-            return axes("axis") if alpha >= 2 else []
-        return [_classify("point", [[0.0, 0.0]], f, hess, "origin")] if alpha >= 2 else []
-    if y == 0.0 and reg != "sum":
-        # x²p² (+ λ|p|^α) ≥ 0 vanishes exactly on both axes: a cross of degenerate minima.
-        return axes("axis") if reg == "unregularized" or alpha >= 2 else []
-    if alpha >= 2.0 or reg == "unregularized":
-        out.append(_classify("point", [[0.0, 0.0]], f, hess, "origin"))
+        b = 0.0  # no data term left in float64
+    else:
+        b = x * y
+    a, sign = abs(b), (1.0 if b >= 0 else -1.0)
+
+    def f(s, t):
+        return _loss(reg, s, t, x, y, lam, alpha)
+
+    def hess(s, t):
+        return _hessian(reg, s, t, x, y, lam, alpha)
+
+    def origin_type():  # from the loss's expansion along rays, where the Hessian leaves it open
+        return _leading_type(_origin_expansion(reg, x, y if x2 else 0.0, lam, alpha))
+
+    origin = np.zeros((1, 2))
+    if reg == "unregularized" or (reg == "sum" and alpha >= 2.0) or (reg == "product" and alpha > 1.0):
+        out = [_classify("point", origin, f, hess, "origin", settle=origin_type)]
+    else:
+        out = [_non_smooth("point", origin, y * y, origin_type(), "origin")]
 
     if reg == "unregularized":
-        levels = [y / x]
-    elif reg == "product":
-        if alpha == 2.0:
-            levels = [x * y / (x * x + lam)]
-        else:
-            levels = [np.sign(x * y) * q for q in
-                      _roots(lambda q: 2 * (a - x * x * q) - lam * alpha * q ** (alpha - 1), 0.0, a / (x * x))]
-        levels = [c for c in levels if c != 0.0]
+        axes = b == 0.0  # x²p²: zero on both axes
+    elif reg == "product":  # the kink of λ|p|^α at p = 0 holds the data term's slope −2xy
+        axes = b == 0.0 or alpha < 1.0 or (alpha == 1.0 and 2.0 * a - lam <= _ROUNDING * (2.0 * a + lam))
     else:
-        levels = []
-        if alpha == 2.0:
-            ts = [np.sqrt((a - lam) / (x * x))] if a > lam else []
-        else:
-            ts = _roots(lambda t: 2 * (a - x * x * t * t) - lam * alpha * t ** (alpha - 2), 0.0, np.sqrt(a) / abs(x))
-        s = np.sign(x * y) if y != 0 else 1.0
-        for t in ts:
-            if t > 0:
-                for sign in (1.0, -1.0):
-                    pt = [sign * t, sign * s * t]
-                    out.append(_classify("point", [pt], f, hess, f"({_fmt(pt[0])}, {_fmt(pt[1])})"))
-        return out
+        axes = False
+    if axes:
+        t = np.linspace(-CURVE_LIMIT, CURVE_LIMIT, CURVE_SAMPLES)
+        z = np.zeros_like(t)
+        for pts, name in ((np.column_stack([t, z]), "axis w₂ = 0"),
+                          (np.column_stack([z, t]), "axis w₁ = 0")):
+            if reg == "unregularized" or alpha >= 2.0:
+                out.append(_classify("curve", pts, f, hess, name, settle=origin_type))
+            else:  # the loss is a function of p alone: the axes have the origin's type
+                out.append(_non_smooth("curve", pts, y * y, out[0].type, name))
 
+    if reg == "sum":
+        pts = np.array([[s * t, s * sign * t] for t in _sum_radii(a, x2, lam, alpha) for s in (1.0, -1.0)])
+        if len(pts):
+            eig = np.linalg.eigvalsh(hess(pts[:, 0], pts[:, 1]))  # one call for all of them
+            out += [_classify("point", pt, f, hess, f"({_fmt(pt[0])}, {_fmt(pt[1])})", eig=e[None])
+                    for pt, e in zip(pts, eig)]
+        return out
+    if reg == "unregularized":
+        levels = [y / x] if b != 0.0 else []
+    else:
+        levels = [sign * q for q in _product_levels(a, x2, lam, alpha)]
     for c in levels:
         for branch, side in zip(_hyperbola(c), ("w₁ > 0", "w₁ < 0")):
             out.append(_classify("curve", branch, f, hess, f"hyperbola w₁w₂ = {_fmt(c)} ({side})"))
@@ -419,46 +655,60 @@ def loss(kind, w1, w2, x, lam, alpha=2.0):
 
     Broadcasts w1 against w2; see ``prediction_loss`` (this is y = x) for parameters and errors.
     """
-    return prediction_loss(kind, w1, w2, x, x, lam, alpha)
+    kind, (w1, w2), x, lam, alpha = v.kind(kind), _weights(w1, w2), v.real("x", x), v.lam(lam), _alpha(alpha)
+    return _loss(kind, w1, w2, x, x, lam, alpha)
 
 
 @v.finite_result
 def gradient(kind, w1, w2, x, lam, alpha=2.0):
     """(∂L/∂w₁, ∂L/∂w₂) of the scalar loss; e.g. sum at α = 2:
     (−2x²(1 − p)w₂ + 2λw₁, −2x²(1 − p)w₁ + 2λw₂)."""
-    return prediction_gradient(kind, w1, w2, x, x, lam, alpha)
+    kind, (w1, w2), x, lam, alpha = v.kind(kind), _weights(w1, w2), v.real("x", x), v.lam(lam), _alpha(alpha)
+    return _gradient(kind, w1, w2, x, x, lam, alpha)
 
 
 @v.finite_result
 def hessian(kind, w1, w2, x, lam, alpha=2.0):
     """Hessian of the scalar loss, shape (..., 2, 2); e.g. sum at α = 2:
     [[2x²w₂² + 2λ, 2x²(2p − 1)], [2x²(2p − 1), 2x²w₁² + 2λ]]."""
-    return prediction_hessian(kind, w1, w2, x, x, lam, alpha)
+    kind, (w1, w2), x, lam, alpha = v.kind(kind), _weights(w1, w2), v.real("x", x), v.lam(lam), _alpha(alpha)
+    return _defined_hessian(kind, w1, w2, x, x, lam, alpha)
 
 
 @v.finite_result
 def critical_sets(kind, x, lam, alpha=2.0):
     """Every critical set of the scalar loss (DESIGN.md: origin plus a hyperbola or two points).
 
+    At α = 2:
+
     - unregularized: origin (saddle, eigenvalues ±2x²) and the hyperbola w₁w₂ = 1 (two
       branches of degenerate minima).
     - product: origin (a saddle for every λ: its Hessian is [[0, −2x²], [−2x², 0]]) and the
       hyperbola w₁w₂ = x²/(x² + λ) (two branches of degenerate minima).
-    - sum: origin, and w₁ = w₂ = ±√(1 − λ/x²) only while x² > λ; at λ = x² they merge into the
-      origin (a pitchfork), which turns from a saddle into a minimum.
+    - sum: origin, and w₁ = w₂ = ±√(1 − λ/x²) only while x² − λ exceeds rounding (64 ulps of
+      x² + λ); at λ = x² they merge into the origin (a pitchfork), which turns from a saddle
+      into a minimum — degenerate at λ = x², where x²w⁴ along the diagonal makes it one.
+
+    Other α (see ``prediction_critical_sets``): for α < 2 the origin is a non-smooth critical
+    point (a minimum of the sum loss; of the product loss a minimum for α < 1 or λ ≥ 2x² at
+    α = 1, whose axes are then non-smooth curves of minima too, else a saddle).
 
     x = 0: the unregularized loss (and any loss at λ = 0) is identically 0, so every point is
-    critical and the list is empty; the product loss λ|p|^α has minima on both axes (two
-    curves); the sum loss has the origin only. Both signs of x give the same sets.
+    critical and the list is empty; the product loss λ|p|^α has the origin and minima on both
+    axes (two curves); the sum loss has the origin only. Both signs of x give the same sets.
     """
-    return prediction_critical_sets(kind, x, x, lam, alpha)
+    kind = v.kind(kind)
+    x, lam, alpha = v.real("x", x), v.lam(lam), _alpha(alpha)
+    return _critical_sets(kind, x, x, lam, alpha)
 
 
 @v.finite_result
 def critical_value_sum(x, lam):
-    """The sum loss's nonzero critical weight on the diagonal: √(1 − λ/x²), or 0 when x² ≤ λ."""
+    """The sum loss's nonzero critical weight on the diagonal: √(1 − λ/x²), or 0 from the
+    pitchfork on (x² − λ within rounding of 0, or negative) — as ``critical_sets`` lists it."""
     x, lam = v.real("x", x), v.lam(lam)
-    return float(np.sqrt(1.0 - lam / (x * x))) if x * x > lam else 0.0
+    radii = _sum_radii(x * x, x * x, lam, 2.0)
+    return radii[0] if radii else 0.0
 
 
 @v.finite_result
@@ -542,8 +792,9 @@ def tied_critical_sets(kind, x, y, lam):
     solution has a and b of opposite signs — no real point unless x² = y², where the loss
     depends on w₁² + w₂² only and the critical set is a circle. So the critical sets are the
     origin, (±√a*, 0) and (0, ±√b*) with a* the level for x (1; x²/(x² + λ); 1 − λ/x² while
-    x² > λ) and b* the same for y — the Table 1 points with I = {1} and I = {2} — or, when
-    x² = y², the origin and the circle of radius √a*. A zero x (or y) leaves its axis out.
+    x² − λ exceeds rounding, as for ``critical_sets``) and b* the same for y — the Table 1
+    points with I = {1} and I = {2} — or, when x² = y², the origin and the circle of radius
+    √a*. A zero x (or y) leaves its axis out.
     """
     kind = v.kind(kind)
     x, y, lam = v.real("x", x), v.real("y", y), v.lam(lam)
@@ -561,7 +812,8 @@ def tied_critical_sets(kind, x, y, lam):
             return 1.0
         if kind == "product":
             return z * z / (z * z + lam)
-        return 1.0 - lam / (z * z) if z * z > lam else None
+        # the pitchfork where the scalar sum loss has it: x² − λ within rounding of 0 is at it
+        return 1.0 - lam / (z * z) if _sum_radii(z * z, z * z, lam, 2.0) else None
 
     out = [_classify("point", [[0.0, 0.0]], f, hess, "origin")]
     ax, ay = level(x), level(y)
@@ -673,9 +925,11 @@ def alignment_critical_sets(x, y, lam_pred, lam_info, lam_reg, lam_self, limit=1
         if any(np.hypot(pt[0] - q[0], pt[1] - q[1]) < 1e-6 for q in seen):
             continue
         seen.append(pt)
+        # root-found points: an eigenvalue within 1e-8 of 0 is zero as far as they resolve it
         out.append(_classify("point", [pt], lambda s, t: alignment_loss(s, t, *args),
                              lambda s, t: alignment_hessian(s, t, *args),
-                             f"({_fmt(pt[0])}, {_fmt(pt[1])})"))
+                             f"({_fmt(pt[0])}, {_fmt(pt[1])})",
+                             zero_tol=lambda eig: 1e-8 * (1.0 + np.abs(eig).max())))
     return out
 
 

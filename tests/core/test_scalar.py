@@ -3,6 +3,7 @@ paper's closed forms (DESIGN.md), finite differences and direct matrix arithmeti
 
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -172,12 +173,17 @@ def test_every_critical_set_has_zero_gradient_and_its_type_matches_the_loss_arou
             assert ring.min() < 0 < ring.max()
 
 
-def test_alpha_below_two_leaves_out_points_where_the_hessian_is_undefined():
+def test_alpha_below_two_lists_the_non_smooth_origin_beside_the_smooth_points():
+    """(This test said the origin was left out for α < 2 — the bug of issue #21: it is a minimum.)
+    α = 1, x = 1, λ = 0.5: 2(1 − t²) = 0.5/t ⇒ 4t³ − 4t + 1 = 0, roots ≈ 0.2696 and 0.8376, and
+    the origin, where λ(|w₁| + |w₂|) has its kink."""
     sums = scalar.critical_sets("sum", 1.0, 0.5, alpha=1.0)
-    assert all(np.abs(s.points).min() > 0 for s in sums)
-    # α = 1, x = 1, λ = 0.5: 2(1 − t²) = 0.5/t  ⇒ 4t³ − 4t + 1 = 0, roots ≈ 0.2696 and 0.8376
-    ts = sorted(abs(s.points[0, 0]) for s in sums)
+    origin, others = sums[0], sums[1:]
+    assert origin.label == "origin" and not origin.smooth and origin.type == "minimum"
+    assert origin.index is None and origin.eigenvalues is None
+    ts = sorted(abs(s.points[0, 0]) for s in others)
     assert np.allclose(ts, [0.26959, 0.26959, 0.83762, 0.83762], atol=1e-4)
+    assert all(s.smooth for s in others)
     with pytest.raises(ValueError, match="alpha"):
         scalar.hessian("sum", 0.0, 1.0, 1.0, 0.5, alpha=1.5)
 
@@ -187,11 +193,248 @@ def test_x_zero_does_not_crash_and_returns_the_documented_sets():
     assert scalar.critical_sets("sum", 0.0, 0.0) == []
     (origin,) = scalar.critical_sets("sum", 0.0, 1.0)
     assert origin.type == "minimum" and not origin.degenerate
-    axes = scalar.critical_sets("product", 0.0, 1.0)
+    # (this said [axis, axis]: the origin, where the axes cross, is listed first now)
+    origin, *axes = scalar.critical_sets("product", 0.0, 1.0)
+    assert origin.label == "origin" and origin.type == "minimum"
     assert len(axes) == 2 and all(s.type == "minimum" and s.shape == "curve" for s in axes)
     assert all((s.points[:, 0] * s.points[:, 1] == 0).all() for s in axes)
     for kind in KINDS:
         assert np.isfinite(scalar.loss(kind, 1.0, 2.0, 0.0, 1.0))
+
+
+# ---------------------------------------------------------------- non-smooth critical points (α < 2)
+# Issue #21: for α ≤ 1 the regularizer has a kink at 0 and for 1 < α < 2 no second derivative
+# there; points where 0 lies in the subdifferential are critical points too.
+
+ALPHAS = [0.5, 1.0, 1.5, 3.0]
+
+
+def one_sided_slopes(f, point, h=1e-9, n=72):
+    """(f(w + h·d) − f(w)) / h for unit directions d every 5°. At a critical point — smooth or
+    not, 0 in the subdifferential — none is below −O(h); at a smooth point that is not critical
+    the steepest one is −|∇f|."""
+    t = np.arange(n) * 2 * np.pi / n
+    return (f(point[0] + h * np.cos(t), point[1] + h * np.sin(t)) - f(*point)) / h
+
+
+def ring_type(f, point, radius):
+    ring = probe(f, point, radius=radius)
+    slack = 1e-13 * (1 + abs(float(f(*point))))
+    if (ring >= -slack).all():
+        return "minimum"
+    if (ring <= slack).all():
+        return "maximum"
+    return "saddle"
+
+
+def test_alpha_one_lambda_two_has_the_minimum_at_the_origin_and_along_the_axes():
+    """What the lecturer saw (issue #21): α = 1, λ = 2, x = 1. Sum: near 0 the loss rises by
+    2(|w₁| + |w₂|) − 2w₁w₂ + … > 0, a minimum at the kink. Product: (1 − p)² + 2|p| is 1 + p²
+    for p ≥ 0 and 1 + 4|p| + p² for p < 0, so every point with w₁w₂ = 0 is a minimum."""
+    (origin,) = scalar.critical_sets("sum", 1.0, 2.0, alpha=1.0)
+    assert (origin.label, origin.type, origin.smooth, origin.index) == ("origin", "minimum", False, None)
+    origin, *axes = scalar.critical_sets("product", 1.0, 2.0, alpha=1.0)
+    assert (origin.label, origin.type, origin.smooth) == ("origin", "minimum", False)
+    assert sorted(s.label for s in axes) == ["axis w₁ = 0", "axis w₂ = 0"]
+    for s in axes:
+        assert s.shape == "curve" and s.type == "minimum" and not s.smooth and s.eigenvalues is None
+        assert (s.points[:, 0] * s.points[:, 1] == 0).all()
+        assert np.allclose(scalar.loss("product", *s.points.T, 1.0, 2.0, alpha=1.0), 1.0)
+
+
+@pytest.mark.parametrize("alpha, lam", [(1.0, 0.78), (1.0, 1.5), (1.5, 1.0), (0.5, 3.0)])
+@pytest.mark.parametrize("kind", ["sum", "product"])
+def test_the_origin_is_listed_where_only_non_smooth_points_are_critical(kind, alpha, lam):
+    """The settings of issue #21 where ``critical_sets`` returned nothing."""
+    sets = scalar.critical_sets(kind, 1.0, lam, alpha=alpha)
+    assert sets and sets[0].label == "origin"
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("kind", ["sum", "product"])
+@pytest.mark.parametrize("x", [0.3, 1.0, 1.7])
+def test_every_listed_point_is_critical_and_smooth_exactly_where_the_hessian_exists(kind, alpha, x):
+    for lam in np.linspace(0.0, 4.0, 17):
+        f = lambda a, b, lam=lam: scalar.loss(kind, a, b, x, lam, alpha=alpha)  # noqa: E731
+        sets = scalar.critical_sets(kind, x, lam, alpha=alpha)
+        assert sets[0].label == "origin" and np.array_equal(sets[0].points, [[0.0, 0.0]])
+        for s in sets:
+            for pt in s.points[:: max(1, len(s.points) // 9)]:
+                slopes = one_sided_slopes(f, pt)
+                assert slopes.min() > -1e-4 * (1 + x * x + lam), (lam, s.label, pt, slopes.min())
+            if s.smooth:
+                eig = np.linalg.eigvalsh(scalar.hessian(kind, s.points[:, 0], s.points[:, 1], x, lam, alpha=alpha))
+                assert np.allclose(eig, s.eigenvalues, atol=1e-12 * (1 + np.abs(eig).max()))
+                assert s.index == int((eig < -1e-9 * (1 + np.abs(eig).max())).sum(axis=1).max())
+            else:
+                assert s.index is None and s.eigenvalues is None
+                with pytest.raises(ValueError, match="alpha"):
+                    scalar.hessian(kind, s.points[len(s.points) // 2, 0], s.points[len(s.points) // 2, 1],
+                                   x, lam, alpha=alpha)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.5])
+@pytest.mark.parametrize("kind", ["sum", "product"])
+@pytest.mark.parametrize("x, lam", [(1.0, 0.3), (1.0, 2.5), (1.7, 0.5), (0.5, 1.0)])
+def test_non_smooth_sets_have_the_type_the_loss_around_them_shows(kind, alpha, x, lam):
+    """Where the Hessian does not exist the type is read off the loss itself: on a ring of radius
+    10⁻⁵ around the point (well inside the basin for these λ, x and α)."""
+    f = lambda a, b: scalar.loss(kind, a, b, x, lam, alpha=alpha)  # noqa: E731
+    non_smooth = [s for s in scalar.critical_sets(kind, x, lam, alpha=alpha) if not s.smooth]
+    # the origin at least — but λ|w₁w₂|^α = o(|w|²) leaves the product's origin smooth for α > 1
+    assert bool(non_smooth) == (kind == "sum" or alpha <= 1)
+    for s in non_smooth:
+        assert ring_type(f, s.points[len(s.points) // 2], 1e-5) == s.type, s.label
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("kind", ["sum", "product"])
+@pytest.mark.parametrize("x, lam", [(1.0, 0.3), (1.0, 2.0), (1.7, 0.5), (0.4, 1.0), (1.0, 0.05)])
+def test_every_basin_on_the_map_holds_a_listed_minimum(kind, alpha, x, lam):
+    """An independent search: every local minimum of the loss sampled on the page's window
+    (401 × 401, away from its edge) lies within 1.5 grid steps of a listed minimum set."""
+    w = np.linspace(-2.0, 2.0, 401)
+    z = scalar.loss(kind, w[None, :], w[:, None], x, lam, alpha=alpha)
+    inner = z[1:-1, 1:-1]
+    lowest = np.ones_like(inner, dtype=bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                lowest &= inner <= z[1 + di:z.shape[0] - 1 + di, 1 + dj:z.shape[1] - 1 + dj]
+    minima = [s for s in scalar.critical_sets(kind, x, lam, alpha=alpha) if s.type == "minimum"]
+    for i, j in zip(*np.nonzero(lowest)):
+        _, d = scalar.nearest_critical_set(minima, (w[j + 1], w[i + 1]))
+        assert d <= 0.015, (w[j + 1], w[i + 1], d)
+
+
+def test_product_loss_with_alpha_below_one_has_a_hyperbola_of_maxima_inside_its_minima():
+    """α = 0.5, λ = 0.3, x = 1: g(p) = (1 − p)² + 0.3√p for p > 0 has a local maximum near
+    p = 0 (the square root rises faster than the data term falls) and a minimum near p = 1."""
+    sets = scalar.critical_sets("product", 1.0, 0.3, alpha=0.5)
+    g = lambda p: (1 - p) ** 2 + 0.3 * np.sqrt(p)  # noqa: E731
+    h = 1e-6
+    levels = {}
+    for s in sets:
+        if s.label.startswith("hyperbola"):
+            p = float(np.median(s.points[:, 0] * s.points[:, 1]))
+            assert (g(p + h) - g(p - h)) / (2 * h) == pytest.approx(0.0, abs=1e-6)
+            second = (g(p + 1e-4) - 2 * g(p) + g(p - 1e-4)) / 1e-8
+            assert s.type == ("maximum" if second < 0 else "minimum") and s.smooth
+            levels[round(p, 6)] = s.type
+    assert levels[min(levels)] == "maximum" and levels[max(levels)] == "minimum"
+    assert len(levels) == 2
+
+
+def test_two_roots_close_to_the_fold_are_both_found_and_classified():
+    """α = 1, x = 1: the sum loss's saddle and minimum on the diagonal merge at a fold where
+    h(t) = 2(1 − t²) − λ/t has a double root: t = 1/√3, λ = 4/(3√3). A billionth below that λ
+    they are 3·10⁻⁵ apart — between two samples of a fine grid. In the positive quadrant the
+    loss is the polynomial (1 − w₁w₂)² + λ(w₁ + w₂): exact rational arithmetic classifies them."""
+    lam = 4 / (3 * np.sqrt(3)) * (1 - 1e-9)
+    sets = [s for s in scalar.critical_sets("sum", 1.0, lam, alpha=1.0) if s.points[0, 0] > 0]
+    assert len(sets) == 2
+    inner, outer = sorted(sets, key=lambda s: s.points[0, 0])
+    assert 0 < outer.points[0, 0] - inner.points[0, 0] < 1e-4
+    Q, lq = Fraction, Fraction(lam)
+
+    def exact(w1, w2):
+        return (1 - w1 * w2) ** 2 + lq * (w1 + w2)
+
+    for s, expected in ((inner, "saddle"), (outer, "minimum")):
+        t = Q(s.points[0, 0])
+        d = Q(1, 10**7)
+        along = [exact(t + d, t + d) - exact(t, t), exact(t - d, t - d) - exact(t, t)]
+        across = [exact(t + d, t - d) - exact(t, t), exact(t - d, t + d) - exact(t, t)]
+        assert all(v > 0 for v in across)
+        assert all(v > 0 for v in along) == (expected == "minimum")
+        assert all(v < 0 for v in along) == (expected == "saddle")
+        assert s.type == expected and not s.degenerate
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.5])
+def test_x_zero_with_alpha_below_two_keeps_the_regularizers_minima(alpha):
+    """x = 0 leaves λ|p|^α (product: minima on both axes) and λ(|w₁|^α + |w₂|^α) (sum: the
+    origin): not a flat loss."""
+    (origin,) = scalar.critical_sets("sum", 0.0, 1.0, alpha=alpha)
+    assert origin.type == "minimum" and not origin.smooth
+    origin, *axes = scalar.critical_sets("product", 0.0, 1.0, alpha=alpha)
+    assert origin.type == "minimum" and len(axes) == 2
+    assert all(s.type == "minimum" and not s.smooth for s in axes)
+
+
+# ---------------------------------------------------------------- near the pitchfork λ = x², in floats
+
+def exact_sum_loss(w1, w2, x, lam):
+    """L_σ at α = 2 in exact rational arithmetic on the given floats."""
+    w1, w2, x, lam = map(Fraction, (w1, w2, x, lam))
+    return x * x * (1 - w1 * w2) ** 2 + lam * (w1 * w1 + w2 * w2)
+
+
+def exact_type(point, x, lam, radius):
+    """Minimum / maximum / saddle from the exact loss at 24 points on a circle of ``radius``
+    (rational approximations of cos and sin are good enough: the circle need not be round)."""
+    base = exact_sum_loss(*point, x, lam)
+    rises = []
+    for k in range(24):
+        c = Fraction(np.cos(k * np.pi / 12)).limit_denominator(10**6)
+        s = Fraction(np.sin(k * np.pi / 12)).limit_denominator(10**6)
+        r = Fraction(radius)
+        rises.append(exact_sum_loss(Fraction(point[0]) + r * c, Fraction(point[1]) + r * s, x, lam) - base)
+    if all(v > 0 for v in rises):
+        return "minimum"
+    if all(v < 0 for v in rises):
+        return "maximum"
+    return "saddle"
+
+
+NEAR = [1e-6, 1e-8, 2.5e-8, 1e-10, 0.0, -1e-10]
+
+
+@pytest.mark.parametrize("x", [0.1, 1.0, 1.7])
+@pytest.mark.parametrize("delta", NEAR)
+def test_near_the_pitchfork_the_sum_loss_is_classified_right_or_honestly_degenerate(x, delta):
+    """λ = x²(1 − δ) as floats. Issue #21: for 0 < δ ≲ 2.5·10⁻⁸ the origin — an index-1 saddle
+    with eigenvalue −2x²δ — was called a minimum, and the page listed "minimum (degenerate)"
+    three times. Checked here in exact arithmetic: each listed point is a saddle or minimum as
+    the exact loss around it says, or (only where x² − λ is within rounding of 0) one degenerate
+    minimum at the origin."""
+    lam = x * x * (1 - delta)
+    sets = scalar.critical_sets("sum", x, lam)
+    gap = Fraction(x) ** 2 - Fraction(lam)  # x² − λ exactly, for the floats given
+    if len(sets) == 1:
+        (origin,) = sets
+        assert origin.label == "origin" and origin.type == "minimum"
+        if gap > 0:  # honest only when the floats cannot tell the two sides apart
+            assert origin.degenerate and gap <= Fraction(1, 10**13) * Fraction(x) ** 2
+        assert exact_type((0.0, 0.0), x, lam, x * 1e-3 if gap <= 0 else 1e-12) == "minimum" or origin.degenerate
+        return
+    assert delta > 0 and len(sets) == 3
+    origin, *minima = sets
+    w = float(np.sqrt(delta))  # the paper's ±√(1 − λ/x²)
+    assert (origin.type, origin.index, origin.degenerate) == ("saddle", 1, False)
+    assert exact_type((0.0, 0.0), x, lam, w / 10) == "saddle"
+    for s in minima:
+        assert (s.type, s.index, s.degenerate) == ("minimum", 0, False)
+        assert np.abs(s.points[0]) == pytest.approx([w, w], rel=1e-5)
+        assert exact_type(s.points[0], x, lam, w / 100) == "minimum"
+    assert minima[0].points[0] == pytest.approx(-minima[1].points[0])  # two points, not one
+
+
+def test_x_point_one_lambda_point_zero_one_is_one_point_or_three_right_ones():
+    """The floats 0.1 and 0.01: 0.1² exceeds 0.01 by 2·10⁻¹⁸ (0.1 is not exactly a tenth). Either
+    answer is honest — the pitchfork (one degenerate minimum) or a saddle with two minima 10⁻⁸
+    away — but never three "degenerate minima" at one place."""
+    sets = scalar.critical_sets("sum", 0.1, 0.01)
+    assert len(sets) == 1 or [s.type for s in sets] == ["saddle", "minimum", "minimum"]
+    assert sets[0].type == "minimum" or sets[0].index == 1
+    pts = [tuple(s.points[0]) for s in sets]
+    assert len(set(pts)) == len(pts)
+
+
+def test_critical_value_sum_agrees_with_the_listed_minima():
+    for x, lam in [(1.0, 0.5), (0.1, 0.01), (1.0, 1.0 - 1e-10), (1.0, 1.0), (2.0, 5.0), (0.3, 0.09)]:
+        minima = [s.points[0, 0] for s in scalar.critical_sets("sum", x, lam) if s.label != "origin"]
+        assert scalar.critical_value_sum(x, lam) == pytest.approx(max(minima, default=0.0), rel=1e-12)
 
 
 # ---------------------------------------------------------------- tied vector case m = 2, k = 1
