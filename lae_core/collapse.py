@@ -26,9 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.polynomial import Polynomial
 
 from lae_core import _validate as _v
+from lae_core import scalar
 
 __all__ = [
     "DiagonalCriticalPoint",
@@ -42,9 +42,8 @@ __all__ = [
     "surviving_count",
 ]
 
-# Orthonormality / snapping tolerances (relative to the numbers' own scale).
+# Orthonormality tolerance (relative to the numbers' own scale).
 _ORTHONORMAL_ATOL = 1e-8
-_PITCHFORK_RTOL = 1e-12
 
 
 def _singular_values(sigma, name: str = "sigma") -> np.ndarray:
@@ -332,8 +331,8 @@ class DiagonalCriticalPoint:
     w : float
         Position on the diagonal.
     type : str
-        ``"minimum"`` or ``"maximum"``, from the first non-vanishing derivative of order ≥ 2
-        (``"degenerate"`` only when f is constant, x = λ = 0).
+        ``"minimum"`` or ``"maximum"`` of f (``"degenerate"`` only when f is constant,
+        x = λ = 0).
     loss : float
         f(w).
     second_derivative : float
@@ -344,17 +343,6 @@ class DiagonalCriticalPoint:
     type: str
     loss: float
     second_derivative: float
-
-
-def _classify(f: Polynomial, w: float, tol: float) -> str:
-    """Minimum / maximum from the first derivative of order ≥ 2 that is not zero."""
-    for order in range(2, f.degree() + 1):
-        value = f.deriv(order)(w)
-        if abs(value) > tol:
-            if order % 2:
-                return "inflection"
-            return "minimum" if value > 0 else "maximum"
-    return "degenerate"
 
 
 @_v.finite_result
@@ -368,8 +356,14 @@ def scalar_diagonal_critical_points(x, lam) -> list[DiagonalCriticalPoint]:
     - w = ±√(1 − λ/x²) while x² > λ: minima (f'' = 8(x² − λ) > 0).
 
     At λ = x² the pair merges into the origin (a pitchfork): f''(0) = 0 there and the fourth
-    derivative 24x² > 0 makes it a minimum. λ within a relative 1e-12 of x² is treated as
-    exactly x², so the classification does not flicker on rounding.
+    derivative 24x² > 0 makes it a minimum.
+
+    They are read off ``scalar.critical_sets("sum", x, λ)`` — one source of truth for the
+    Landscape and Collapse pages, including where the pitchfork is in floats (x² − λ within
+    64 ulps of x² + λ is at it) — and every critical set of L_σ meets the diagonal: its points
+    lie on it (λ > 0), its hyperbola w₁w₂ = 1 (λ = 0) crosses it at ±1. The type is the sign of
+    f''(w) = (1, 1)·H·(1, 1)ᵀ from the Hessian H of L_σ; where H is degenerate (the pitchfork),
+    the type ``critical_sets`` settles from higher-order terms (a minimum).
 
     Parameters
     ----------
@@ -381,9 +375,8 @@ def scalar_diagonal_critical_points(x, lam) -> list[DiagonalCriticalPoint]:
     Returns
     -------
     list of DiagonalCriticalPoint
-        Sorted by w: ``[origin]`` or ``[−w*, origin, +w*]``. Types come from evaluating the
-        derivatives of f, not from a table. With x = λ = 0, f ≡ 0 and the origin is reported
-        as ``"degenerate"``.
+        Sorted by w: ``[origin]`` or ``[−w*, origin, +w*]``. With x = λ = 0, f ≡ 0 and the
+        origin is reported as ``"degenerate"``.
 
     Raises
     ------
@@ -392,21 +385,16 @@ def scalar_diagonal_critical_points(x, lam) -> list[DiagonalCriticalPoint]:
     """
     x = _v.real("x", x)
     lam = _v.lam(lam)
-    x2 = x * x
-    scale = x2 + lam
-    gap = x2 - lam
-    if abs(gap) <= _PITCHFORK_RTOL * scale:
-        lam, gap = x2, 0.0  # snap to the pitchfork
-    # f(w) = x² − 2(x² − λ) w² + x² w⁴
-    f = Polynomial([x2, 0.0, -2.0 * gap, 0.0, x2])
-    positions = [0.0]
-    if gap > 0:
-        w_star = float(np.sqrt(gap / x2))
-        positions = [-w_star, 0.0, w_star]
-    tol = 1e-14 * scale
-    f2 = f.deriv(2)
-    return [
-        DiagonalCriticalPoint(w=w, type=_classify(f, w, tol), loss=float(f(w)),
-                              second_derivative=float(f2(w)))
-        for w in positions
-    ]
+    sets = scalar.critical_sets("sum", x, lam)
+    if not sets:  # x = λ = 0: f ≡ 0, every point critical
+        return [DiagonalCriticalPoint(w=0.0, type="degenerate", loss=0.0, second_derivative=0.0)]
+    ws = np.array([s.points[0, 0] if s.shape == "point"
+                   # the hyperbola w₁w₂ = c > 0 (λ = 0) meets the diagonal at sign(w₁)·√c
+                   else np.copysign(np.sqrt(s.points[0, 0] * s.points[0, 1]), s.points[0, 0]) for s in sets])
+    H = scalar.hessian("sum", ws, ws, x, lam)
+    f2 = H[:, 0, 0] + 2.0 * H[:, 0, 1] + H[:, 1, 1]
+    points = [DiagonalCriticalPoint(w=float(w), type=s.type if s.degenerate and s.shape == "point"
+                                    else ("minimum" if d2 > 0 else "maximum"),
+                                    loss=s.loss, second_derivative=float(d2))
+              for s, w, d2 in zip(sets, ws, f2)]
+    return sorted(points, key=lambda p: p.w)

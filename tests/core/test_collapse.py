@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lae_core import scalar
 from lae_core.collapse import (
     collapsed,
     decoder_singular_values,
@@ -309,7 +310,9 @@ def test_diagonal_critical_points_are_zeros_of_the_derivative_and_types_match_ne
 
     points = scalar_diagonal_critical_points(x, lam)
     assert points[len(points) // 2].w == 0.0
-    assert len(points) == (3 if x**2 > lam * (1 + 1e-9) else 1)
+    # three while x² exceeds λ, one from λ = x² on (within 1e-9 of it the pitchfork is resolved
+    # to rounding, so either)
+    assert len(points) in ((3,) if x**2 > lam * (1 + 1e-9) else (1,) if x**2 <= lam else (1, 3))
     for p in points:
         assert abs(df(p.w)) < 1e-5 * (x**2 + lam)
         assert p.loss == pytest.approx(f(p.w))
@@ -333,6 +336,69 @@ def test_diagonal_minima_lie_where_the_sum_shrinkage_says():
 def test_zero_data_and_zero_lambda_is_flat():
     assert [(p.w, p.type) for p in scalar_diagonal_critical_points(0.0, 0.0)] == [
         (0.0, "degenerate")]
+
+
+# -------------------------------------- one source of truth with scalar.critical_sets (issue #18)
+
+
+def diagonal_of_scalar_sets(x, lam):
+    """(w, type on the diagonal) of L_σ's critical sets from ``scalar.critical_sets``: its points
+    off the origin lie on w₁ = w₂; the origin's saddle descends along the diagonal (f has a
+    maximum there); at λ = 0 the hyperbola w₁w₂ = 1 crosses the diagonal at ±1."""
+    out = []
+    for s in scalar.critical_sets("sum", x, lam):
+        if s.shape == "point":
+            assert s.points[0, 0] == s.points[0, 1]
+            out.append((float(s.points[0, 0]), "maximum" if s.type == "saddle" else s.type))
+        else:
+            w = math.copysign(math.sqrt(s.points[0, 0] * s.points[0, 1]), s.points[0, 0])
+            out.append((w, s.type))
+    return sorted(out)
+
+
+def assert_agree(x, lam):
+    ours = [(p.w, p.type) for p in scalar_diagonal_critical_points(x, lam)]
+    theirs = diagonal_of_scalar_sets(x, lam)
+    if not theirs:  # x = λ = 0: the scalar loss is flat, f ≡ 0
+        assert ours == [(0.0, "degenerate")] and x == 0 and lam == 0
+        return
+    assert [t for _, t in ours] == [t for _, t in theirs], (x, lam, ours, theirs)
+    assert [w for w, _ in ours] == pytest.approx([w for w, _ in theirs], rel=1e-12, abs=1e-300), (x, lam)
+
+
+def test_collapse_and_scalar_agree_at_every_slider_setting():
+    """The Collapse page reads the diagonal critical points; the Landscape page the scalar sets:
+    the same points and the same types over x ∈ [0, 2] (step 0.02) and λ ∈ [0, 10] (step 0.05),
+    and at λ = x² as the sliders give it (x on its 0.01 steps, λ = x² rounded to 0.0001)."""
+    for x in np.round(np.arange(0.0, 2.0001, 0.02), 2):
+        for lam in np.round(np.arange(0.0, 10.0001, 0.05), 2):
+            assert_agree(float(x), float(lam))
+    for x in np.round(np.arange(0.0, 2.0001, 0.01), 2):
+        assert_agree(float(x), float(np.round(x * x, 4)))
+
+
+@pytest.mark.parametrize("x", [0.1, 0.5, 1.0, 1.7, 2.0])
+@pytest.mark.parametrize("delta", [1e-6, 1e-8, 2.5e-8, 1e-10, 1e-12, 1e-14, 0.0, -1e-14, -1e-12, -1e-10, -1e-8])
+def test_collapse_and_scalar_agree_within_1e_8_of_the_pitchfork(x, delta):
+    assert_agree(x, x * x * (1 - delta))
+
+
+def test_collapse_and_scalar_agree_at_x_point_one_lambda_point_zero_one():
+    """Issue #21: here ``critical_sets`` listed three points and the Collapse page one."""
+    assert_agree(0.1, 0.01)
+
+
+def test_the_pitchfork_in_floats_is_three_points_exactly_while_the_gap_is_resolved():
+    """Three points while x² − λ is more than rounding (λ = x²(1 − δ), δ ≥ 10⁻¹²), the minima at
+    ±√δ; one (a minimum) from λ = x² on."""
+    for x in (0.1, 1.0, 2.0):
+        for delta in (1e-12, 1e-10, 2.5e-8, 1e-4):
+            pts = scalar_diagonal_critical_points(x, x * x * (1 - delta))
+            assert [p.type for p in pts] == ["minimum", "maximum", "minimum"]
+            assert pts[-1].w == pytest.approx(math.sqrt(delta), rel=1e-4)
+            assert pts[1].second_derivative < 0 < pts[0].second_derivative
+        for delta in (0.0, -1e-12, -1e-4):
+            assert [p.type for p in scalar_diagonal_critical_points(x, x * x * (1 - delta))] == ["minimum"]
 
 
 # ----------------------------------------------------------------------------- validation
