@@ -37,17 +37,37 @@ LAM_GRID.setflags(write=False)  # shared by every session (and cached bifurcatio
 
 
 def describe(name: str, sets) -> str:
-    """One line a visitor can read: "sum: 3 critical points — saddle (0.00, 0.00), …"."""
+    """One line a visitor can read: "sum: 3 critical points — saddle (0.00, 0.00), …".
+
+    Coordinates have two decimals, or two significant digits where a nonzero one would read
+    0.00 (minima at ±0.00016 beside a saddle at the origin are three places). A set where the
+    loss has no Hessian says "(non-smooth)" instead, one with a zero eigenvalue "(degenerate)".
+    ``scalar`` lists no set only for a flat loss (x = 0 and no regularizer); the alignment
+    loss, none where its critical points form a curve.
+    """
+    def coordinate(z: float) -> str:
+        if z == 0 or abs(z) >= 0.005:
+            return plots.number(z)
+        mantissa, _, exponent = f"{z:.2g}".partition("e")  # 0.00016, or 1.5e-08
+        return (mantissa + (f"e{int(exponent)}" if exponent else "")).replace("-", "−")
+
+    def qualifier(s) -> str:
+        if not getattr(s, "smooth", True):
+            return " (non-smooth)"
+        return " (degenerate)" if s.degenerate and s.shape == "point" else ""
+
+    if not sets:
+        if name == "alignment":
+            return f"{name}: no isolated critical point — the critical points form a curve here"
+        return f"{name}: the loss is flat here — every point is critical (x = 0)"
     points = [s for s in sets if s.shape == "point"]
     curves = [s for s in sets if s.shape == "curve"]
     head = f"{len(points)} critical point{'s' if len(points) != 1 else ''}"
     if curves:
         head += f" and {len(curves)} curve{'s' if len(curves) != 1 else ''} of critical points"
-    if not sets:
-        return f"{name}: the loss is flat here — every point is critical (x = 0)"
-    parts = [f"{s.type}{' (degenerate)' if s.degenerate else ''} ({plots.number(s.points[0, 0])}, {plots.number(s.points[0, 1])})"
+    parts = [f"{s.type}{qualifier(s)} ({coordinate(s.points[0, 0])}, {coordinate(s.points[0, 1])})"
              for s in points]
-    parts += [f"{plots.PLURAL[s.type]} along the {s.label}" for s in curves]
+    parts += [f"{plots.PLURAL[s.type]} along the {s.label}{qualifier(s)}" for s in curves]
     return f"{name}: {head} — " + ", ".join(parts)
 
 
@@ -117,16 +137,27 @@ class LandscapeState(param.Parameterized):
     def formula(self, kind: str) -> str:
         x2, lam, m = self.x ** 2, self.lam, self.mode
         if m == "paper":
+            # each line says what the summary under it lists (both read lae_core.scalar)
+            flat = r": flat — every point is critical ($x = 0$)"
             if kind == "unregularized":
+                if x2 == 0:
+                    return r"$L = x^2(1-w_1w_2)^2 = 0$" + flat
                 return (rf"$L = x^2(1-w_1w_2)^2 = {x2:.3g}\,(1-w_1w_2)^2$; minima on $w_1w_2 = 1$")
             if kind == "product":
+                if x2 == 0:
+                    return (r"$L_\pi = \lambda (w_1w_2)^2 = 0$" + flat if lam == 0 else
+                            r"$L_\pi = \lambda (w_1w_2)^2$ with $x = 0$: minima on the axes $w_1w_2 = 0$")
                 level = scalar.critical_product_level(self.x, lam)
                 return (rf"$L_\pi = x^2(1-w_1w_2)^2 + \lambda (w_1w_2)^2$; minima on "
                         rf"$w_1w_2 = \frac{{x^2}}{{x^2+\lambda}} = \frac{{{x2:.3g}}}{{{x2 + lam:.3g}}} = {level:.3g}$")
-            w = scalar.critical_value_sum(self.x, lam)
-            tail = (rf"$= \pm {w:.3g}$" if x2 > lam else rf"— none, since $\lambda = {lam:.3g} \geq x^2 = {x2:.3g}$")
-            return (r"$L_\sigma = x^2(1-w_1w_2)^2 + \lambda(w_1^2+w_2^2)$; minima at "
-                    rf"$w_1 = w_2 = \pm\sqrt{{1-\lambda/x^2}}$ {tail}")
+            if x2 == 0 and lam == 0:
+                return r"$L_\sigma = \lambda(w_1^2+w_2^2) = 0$" + flat
+            w = scalar.critical_value_sum(self.x, lam)  # 0 from the pitchfork on, as the sets say
+            head = r"$L_\sigma = x^2(1-w_1w_2)^2 + \lambda(w_1^2+w_2^2)$; "
+            if w > 0:
+                return head + rf"minima at $w_1 = w_2 = \pm\sqrt{{1-\lambda/x^2}} = \pm {w:.3g}$"
+            return head + (rf"the only minimum is the origin, since $\lambda = {lam:.3g} \geq x^2 = {x2:.3g}$ "
+                           r"(the minima $\pm\sqrt{1-\lambda/x^2}$ merged into it at $\lambda = x^2$)")
         if m == "alpha":
             reg = {"unregularized": "", "product": r" + \lambda|w_1w_2|^\alpha",
                    "sum": r" + \lambda(|w_1|^\alpha+|w_2|^\alpha)"}[kind]
@@ -158,8 +189,10 @@ class LandscapeState(param.Parameterized):
         return out
 
     def bifurcation_rows(self):
-        """(λ, w, type) of the sum loss's critical points over LAM_GRID — computed, not drawn
-        from a formula — and the product loss's hyperbola level as a dashed guide (α = 2).
+        """(λ, w, type) of the sum loss's critical points over LAM_GRID, and denser where they
+        move fast or appear and vanish (``_bifurcation``) — computed, not drawn from a formula —
+        and the product loss's minima on the diagonal as dashed guides (paper mode); the guides'
+        names and ``BIFURCATION_LEGEND`` say what each mark is.
         They depend on the mode and, by mode, on x, y and α only: computed once per process for
         each such setting (``_bifurcation``), as every visitor opening the page with the same
         settings, or dragging x or α back over values already seen, asks for the same."""
@@ -170,28 +203,65 @@ class LandscapeState(param.Parameterized):
                             self.alpha if m == "alpha" else defaults.alpha.default)
 
 
+#: what the pitchfork plot shows, per mode: a legend or caption for the page to put beside it
+BIFURCATION_LEGEND = {
+    "paper": ("Dots: the sum loss's critical points w₁ = w₂ = w at each λ, coloured by type (green "
+              "minimum, orange saddle); the two minima ±√(1 − λ/x²) merge into the origin at λ = x². "
+              "Blue dashed: the product loss's minima on the diagonal, w = ±√(x²/(x²+λ)) — where its "
+              "curve of minima w₁w₂ = x²/(x²+λ) crosses it: they shrink towards 0 but never vanish."),
+    "alpha": ("Dots: the sum loss's critical points on the diagonal at each λ, coloured by type (green "
+              "minimum, orange saddle, red maximum). For α < 2 the origin is a non-smooth minimum at "
+              "every λ > 0, and a saddle and a minimum appear and vanish together."),
+    "tied": ("Dots: the tied sum loss's critical points on the axes at each λ (w is the nonzero "
+             "weight), coloured by type; each pair merges into the origin as λ passes x² or y²."),
+    "prediction": ("Dots: the sum loss's critical points w₁ = ±w, w₂ = ±sign(xy)·w at each λ, coloured "
+                   "by type; the two minima merge into the origin at λ = |xy|."),
+    "alignment": "No λ to sweep here: the weight alignment loss has its own four weights.",
+}
+#: the largest step in w between neighbouring dots of a branch (~4 px on the page's plot)
+BRANCH_STEP = 0.03
+#: the pitchfork plot's λ samples halve at most this many times between LAM_GRID's (0.05/2¹²)
+BRANCH_REFINEMENTS = 12
+
+
 @functools.lru_cache(maxsize=512)
 def _bifurcation(mode: str, x: float, y: float, alpha: float):
     """``LandscapeState.bifurcation_rows`` for these settings; the arrays are read-only, as every
-    caller shares them."""
+    caller shares them.
+
+    λ runs over LAM_GRID, then halves the steps where the dots would jump: where the number of
+    critical points changes (a pitchfork or fold), or a branch moves by more than BRANCH_STEP
+    in w — near λ = x² the branch ±√(1 − λ/x²) is steep, and every 0.05 it stopped at ±0.22
+    (x = 1) and seemed to jump into the origin."""
     if mode == "alignment":
         return (), ()
     st = LandscapeState(mode=mode, x=x, y=y, alpha=alpha)
-    rows = []
-    for lam in LAM_GRID:
+
+    def points(lam):
+        out = []
         for s in st.sets("sum", lam):
             if s.shape == "point":
                 px, py = s.points[0]
-                w = px if px != 0 or mode != "tied" else py
-                rows.append((lam, float(w), s.type))
+                out.append((float(px if px != 0 or mode != "tied" else py), s.type))
+        return sorted(out)
+
+    at = {float(lam): points(lam) for lam in LAM_GRID}
+    for _ in range(BRANCH_REFINEMENTS):
+        lams = sorted(at)
+        new = [0.5 * (a + b) for a, b in zip(lams, lams[1:])
+               if len(at[a]) != len(at[b]) or any(abs(u[0] - v[0]) > BRANCH_STEP for u, v in zip(at[a], at[b]))]
+        if not new:
+            break
+        at.update((lam, points(lam)) for lam in new)
+    rows = [(lam, w, kind) for lam in sorted(at) for w, kind in at[lam]]
     lines = []
     if mode == "paper" and x > 0:
         upper = np.sqrt([scalar.critical_product_level(x, lam) for lam in LAM_GRID])
         lower = -upper
         for values in (upper, lower):
             values.setflags(write=False)
-        lines.append((LAM_GRID, upper, "#1f77b4", "product: √(x²/(x²+λ))"))
-        lines.append((LAM_GRID, lower, "#1f77b4", "product: −√(x²/(x²+λ))"))
+        lines.append((LAM_GRID, upper, "#1f77b4", "product loss's minima on the diagonal: +√(x²/(x²+λ))"))
+        lines.append((LAM_GRID, lower, "#1f77b4", "product loss's minima on the diagonal: −√(x²/(x²+λ))"))
     return tuple(rows), tuple(lines)
 
 

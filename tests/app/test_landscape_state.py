@@ -1,10 +1,12 @@
 """The Landscape page without a browser: URL parsing, the state → numbers path, the summary."""
 
+import re
+
 import numpy as np
 import panel as pn
 import pytest
 
-from app import query
+from app import plots, query
 from app.pages import landscape
 from app.pages.landscape import LandscapePage, LandscapeState, describe
 from lae_core import scalar
@@ -205,3 +207,110 @@ def test_show_hides_and_shows_with_the_elements_own_style():
     assert w.styles == {"color": "red", "display": "none"} and not shell.shown(w)
     shell.show(w, True)
     assert w.styles == {"color": "red", "display": None} and shell.shown(w)
+
+
+# --------------------------------------------------------------------------- issue #21: the words on screen
+
+SWEEP_LAMS = [0.0, 0.01, 0.3, 0.78, 1.0, 1.5, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.5, 3.0])
+@pytest.mark.parametrize("x", [0.0, 0.3, 1.0, 1.7])
+def test_alpha_mode_summaries_list_the_origin_and_say_x_is_zero_only_when_it_is(alpha, x):
+    """The α mode at α = 1, λ = 2, x = 1 said "the loss is flat here — every point is critical
+    (x = 0)" under maps with a minimum at the origin. The origin is critical for every loss at
+    every setting (the data term's gradient and 0 ∈ the regularizer's subdifferential vanish
+    there), so every summary but a flat one lists it."""
+    for lam in SWEEP_LAMS:
+        for p in LandscapeState(mode="alpha", x=x, lam=lam, alpha=alpha).panels():
+            if "flat" in p.summary:
+                assert x == 0 and (p.key == "unregularized" or lam == 0), (lam, p.summary)
+            else:
+                first = p.summary.split(" — ", 1)[1]  # the origin comes first
+                assert re.match(r"(minimum|saddle|maximum)( \((non-smooth|degenerate)\))? \(0\.00, 0\.00\)",
+                                first), (lam, p.summary)
+                assert "x = 0" not in p.summary
+
+
+def test_alpha_one_lambda_two_x_one_reads_as_the_maps_show():
+    texts = {p.key: p.summary for p in LandscapeState(mode="alpha", x=1.0, lam=2.0, alpha=1.0).panels()}
+    assert texts["sum"] == "sum: 1 critical point — minimum (non-smooth) (0.00, 0.00)"
+    assert texts["product"].startswith("product: 1 critical point and 2 curves of critical points — "
+                                       "minimum (non-smooth) (0.00, 0.00), minima along the axis")
+    assert texts["product"].count("non-smooth") == 3
+
+
+@pytest.mark.parametrize("mode", ["paper", "alpha", "tied", "prediction", "alignment"])
+def test_no_summary_says_x_is_zero_unless_it_is(mode):
+    for x in (0.0, 0.01, 0.5, 1.0, 2.0):
+        for lam in (0.0, 0.01, 0.5, 1.0, 4.0):
+            for p in LandscapeState(mode=mode, x=x, lam=lam, alpha=1.0 if mode == "alpha" else 2.0).panels():
+                assert ("x = 0" in p.summary) <= (x == 0), (x, lam, p.summary)
+
+
+def test_near_lambda_equals_x_squared_the_summary_lists_distinct_points_of_the_right_types():
+    """Issue #21: at x = 0.1, λ = 0.01 the page said "3 critical points — minimum (degenerate)"
+    three times at one place. With λ = x²(1 − 2.5·10⁻⁸) the minima are ±√(2.5·10⁻⁸) = ±0.00016."""
+    near = LandscapeState(x=1.0, lam=1.0 - 2.5e-8).panels(["sum"])[0].summary
+    assert near == ("sum: 3 critical points — saddle (0.00, 0.00), minimum (0.00016, 0.00016), "
+                    "minimum (−0.00016, −0.00016)")
+    at = LandscapeState(x=0.1, lam=0.01).panels(["sum"])[0].summary
+    parts = at.split(" — ")[1].split("), ")
+    assert len(set(parts)) == len(parts)  # never the same words for two points
+    assert at == "sum: 1 critical point — minimum (degenerate) (0.00, 0.00)" or at.startswith(
+        "sum: 3 critical points — saddle (0.00, 0.00), minimum (")
+
+
+def test_the_sum_formula_agrees_with_the_summary_on_either_side_of_the_pitchfork():
+    """The L_σ formula said "minima at … — none" for λ ≥ x² while the summary and the map show the
+    minimum at the origin."""
+    for x, lam in [(1.0, 1.0), (1.0, 1.5), (0.1, 0.01), (0.5, 4.0), (0.0, 0.5)]:
+        (p,) = LandscapeState(x=x, lam=lam).panels(["sum"])
+        assert "none" not in p.formula and "only minimum is the origin" in p.formula
+        assert p.summary.endswith("minimum (0.00, 0.00)") or "minimum (degenerate) (0.00, 0.00)" in p.summary
+    (p,) = LandscapeState(x=1.0, lam=0.36).panels(["sum"])
+    assert r"\pm 0.8" in p.formula and "minimum (0.80, 0.80)" in p.summary
+
+
+def test_at_x_zero_every_formula_agrees_with_its_summary():
+    """At x = 0 the L formula said "minima on w₁w₂ = 1" while the summary said the loss is flat."""
+    panels = {p.key: p for p in LandscapeState(x=0.0, lam=0.5).panels()}
+    assert "flat" in panels["unregularized"].formula and "flat" in panels["unregularized"].summary
+    assert "w_1w_2 = 1" not in panels["unregularized"].formula
+    assert "only minimum is the origin" in panels["sum"].formula
+    assert "axes" in panels["product"].formula and "axis" in panels["product"].summary
+    flat = {p.key: p for p in LandscapeState(x=0.0, lam=0.0).panels()}
+    assert all("flat" in p.formula and "flat" in p.summary for p in flat.values())
+
+
+def test_the_pitchfork_branches_are_sampled_densely_enough_to_meet_at_the_merge():
+    """The sum branches sampled every 0.05 stopped at ±0.22 near λ = 0.95 (x = 1), so the merge
+    looked like a jump: consecutive dots of a branch are now at most 0.03 apart in w."""
+    for x in (1.0, 0.6, 1.7):
+        rows, _ = LandscapeState(x=x).bifurcation_rows()
+        branch = sorted((lam, w) for lam, w, kind in rows if w > 0)
+        ws = [w for _, w in branch]
+        assert max(abs(a - b) for a, b in zip(ws, ws[1:])) <= 0.03, x
+        assert min(ws) < 0.03  # it reaches the origin's neighbourhood
+        assert all(lam < x * x for lam, _ in branch)
+
+
+def test_the_bifurcation_legend_names_what_each_curve_is():
+    _, lines = LandscapeState(x=1.0).bifurcation_rows()
+    names = [line[3] for line in lines]
+    assert names and all("product" in n and "x²/(x²+λ)" in n for n in names)
+    for mode in landscape.MODES:
+        assert landscape.BIFURCATION_LEGEND[mode]
+    assert "blue" in landscape.BIFURCATION_LEGEND["paper"].lower() and "product" in landscape.BIFURCATION_LEGEND["paper"]
+
+
+def test_non_smooth_points_say_so_on_hover_instead_of_a_morse_index():
+    page = LandscapePage()
+    page.build()
+    page.state.param.update(mode="alpha", alpha=1.0, lam=2.0, x=1.0)
+    data = page.surfaces["sum"].points.data
+    assert data["index"] == ["non-smooth"] and "non-smooth" in data["label"][0]
+    assert data["marker"][0] != plots.MARKERS["minimum"]  # drawn apart from the smooth minima
+    page.state.param.update(mode="paper", lam=0.5)
+    data = page.surfaces["sum"].points.data
+    assert data["index"] == ["1", "0", "0"] and data["marker"] == ["triangle", "circle", "circle"]
