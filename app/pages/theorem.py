@@ -340,6 +340,17 @@ setTimeout(() => URL.revokeObjectURL(url), 1000);
 """
 
 
+#: BokehJS 3.9's DataTable redraws its rows when its CDSView changes, and the view changes when
+#: the source's row indices do: new data of the same length (a λ step that keeps every manifold)
+#: left the old numbers on screen. The table's view is told that its rows changed whenever the
+#: data does — the ``change.emit()`` Bokeh's own CustomJS examples use for a source.
+REDRAW_JS = "view.change.emit()"
+
+
+def redraw_on_new_data(table: DataTable) -> None:
+    table.source.js_on_change("data", CustomJS(args=dict(view=table.view), code=REDRAW_JS))
+
+
 def _cell(field: str, *, flag: str | None = None, align: str = "right") -> HTMLTemplateFormatter:
     body = (MARKED.format(flag=flag, field=field) if flag else PLAIN.format(field=field))
     return HTMLTemplateFormatter(template=CELL.format(min=HIGHLIGHT, deg=DEGENERATE, align=align, body=body))
@@ -530,6 +541,7 @@ class TheoremPage(shell.Page):
                                sortable=True, selectable=True, reorderable=False,
                                css_classes=["theorem-table"])
         self.table.js_on_change("tags", CustomJS(code=DOWNLOAD_JS))
+        redraw_on_new_data(self.table)
 
     def _build_ladder(self):
         fig = self.ladder = plots.titled_figure(
@@ -596,6 +608,7 @@ class TheoremPage(shell.Page):
         self.compact_table = DataTable(source=self.source, columns=columns, width=450, height=390, row_height=25,
                                        index_position=None, sortable=True, selectable=False,
                                        css_classes=["theorem-table-compact"])
+        redraw_on_new_data(self.compact_table)
         self.survivors.styles = {"font-size": "13px"}
         controls = pn.Row(self.widgets["lam"], self.widgets["loss"], self.sweep_button, margin=0)
         return pn.Column(controls, self.survivors,
