@@ -146,6 +146,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
     kwargs = {**health.session_options(), **kwargs}  # how long a session waits for its browser
     if tune_memory:
         freeze_startup_objects()
+    # compress_response: Tornado's gzip for every text response (scripts, styles, the page): a
+    # class opening the app on the lecture hall's Wi-Fi moves a third of the bytes
     return pn.serve(ROUTES, address=address, port=port, num_procs=num_procs, websocket_origin=origins,
                     show=show, liveness=True, static_dirs={"assets": str(shell.STATIC)},
-                    title="LAE Landscapes", extra_patterns=extra_patterns, **kwargs)
+                    title="LAE Landscapes", extra_patterns=extra_patterns, compress_response=True, **kwargs)

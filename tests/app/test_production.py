@@ -136,3 +136,26 @@ def test_the_served_html_loads_katex_only_where_formulas_are():
             assert any("bokeh.min.js" in s for s in scripts), route  # the check sees the scripts
             has = any("katex" in s for s in scripts)
             assert has == (route.split("?")[0] in needs), route
+
+
+def test_pages_scripts_and_styles_travel_compressed_and_versioned_ones_are_cached_for_good():
+    """Tornado's gzip (``compress_response``): what a browser asks for with Accept-Encoding: gzip
+    comes compressed; an asset whose address carries its version (?v=…) may be kept for good."""
+    import gzip
+
+    with AppServer() as srv:
+        def get(path):
+            request = urllib.request.Request(srv.url + path, headers={"Accept-Encoding": "gzip"})
+            with urllib.request.urlopen(request, timeout=60) as r:
+                return r.headers, r.read()
+
+        headers, body = get("/landscape")
+        assert headers["Content-Encoding"] == "gzip"
+        html = gzip.decompress(body).decode()
+        scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
+        bokeh = next(s for s in scripts if "bokeh.min.js?v=" in s)
+        headers, body = get("/" + bokeh)
+        assert headers["Content-Encoding"] == "gzip" and len(gzip.decompress(body)) > 3 * len(body)
+        assert "max-age=" in headers["Cache-Control"] and int(headers["Cache-Control"].split("=")[1]) >= 86400 * 365
+        plain = urllib.request.urlopen(srv.url + "/" + bokeh, timeout=60)  # no Accept-Encoding: as it is
+        assert plain.headers.get("Content-Encoding") is None and b"Bokeh Contributors" in plain.read(2000)
