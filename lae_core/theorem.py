@@ -651,12 +651,22 @@ def manifolds(kind: str, sigma, k: int, lam: float, *, seed: int = 0) -> Table:
 
 def _measure(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int) -> Table | None:
     """``manifolds`` after validation; ``None`` when a Hessian overflows."""
-    measured = _measure_rows(kind, sigma, k, lam, seed, None)
+    if kind == "unregularized":
+        measured = _unregularized_rows(tuple(sigma.tolist()), k, seed)
+    else:
+        measured = _measure_rows(kind, sigma, k, lam, seed, None)
     if measured is None:
         return None
     rows, m0, symmetry, X, U = measured
     return Table(kind=kind, sigma=sigma, k=k, lam=lam, seed=seed, rows=rows, m0=m0,
                  symmetry=symmetry, close_warning=close_values_warning(sigma), X=X, U=U)
+
+
+@functools.lru_cache(maxsize=16)
+def _unregularized_rows(sigma: tuple, k: int, seed: int):
+    """L does not involve λ — not its points, Hessians, losses, counts or words — so its rows
+    are measured once per σ, k and seed, and a λ change costs nothing."""
+    return _measure_rows("unregularized", np.array(sigma), k, 0.0, seed, None)
 
 
 def _measure_rows(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int, wanted):
@@ -692,10 +702,14 @@ def _measure_rows(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int, w
         tols = landscape._flat_tolerance(eig)
         counts = np.stack(landscape._inertia_counts(eig, tols), axis=1)
         orbits = _orbit_dimensions(symmetry.group, W1s, W2s)
+        # landscape.loss's formula, once for the whole stack (its checks are the points' own)
+        losses = landscape._loss_value(kind, X, lam, W1s, W2s)
+        if not np.isfinite(losses).all():
+            return None
     else:
-        tols = counts = orbits = ()
+        tols = counts = orbits = losses = ()
 
-    for (I, W1, W2), tol, (down, flat, up), orbit in zip(points, tols, counts, orbits):
+    for (I, W1, W2), tol, (down, flat, up), orbit, value in zip(points, tols, counts, orbits, losses):
         l = len(I)
         measured = Inertia(int(down), int(flat), int(up))
         predicted = landscape.predicted_descending(kind, sigma, I, k, lam)
@@ -716,7 +730,7 @@ def _measure_rows(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int, w
         W1.flags.writeable = W2.flags.writeable = False
         measured_rows[I] = Manifold(
             I=I, l=l, exists=True, gone_reason=None,
-            loss=landscape.loss(kind, X, lam, W1, W2),
+            loss=float(value),
             predicted_descending=predicted, predicted_flat=paper_flat, measured=measured,
             orbit_dimension=int(orbit), transpose_gap=float(np.linalg.norm(W1 - W2.T)),
             degenerate=degenerate, is_global_min=I == global_I, notes=tuple(words), W1=W1, W2=W2)

@@ -209,6 +209,18 @@ def test_batched_counts_equal_hessian_inertia_at_each_point():
                 assert row.measured == ls.hessian_inertia(kind, table.X, table.lam, row.W1, row.W2)
 
 
+def test_unregularized_rows_do_not_depend_on_lambda():
+    """L has no λ: at λ = 17 each row's loss and Hessian inertia (landscape's, at the row's point)
+    are those of λ = 0.3, and so are the table's rows."""
+    low, high = (th.manifolds("unregularized", SIGMA5, 3, lam, seed=2) for lam in (0.3, 17.0))
+    assert (low.lam, high.lam) == (0.3, 17.0)
+    for a, b in zip(low.rows, high.rows):
+        assert (a.I, a.loss, a.measured, a.notes) == (b.I, b.loss, b.measured, b.notes)
+        assert b.loss == pytest.approx(ls.loss("unregularized", high.X, 17.0, b.W1, b.W2), rel=1e-12)
+        assert b.measured == ls.hessian_inertia("unregularized", high.X, 17.0, b.W1, b.W2)
+        assert b.loss == pytest.approx(closed_form_loss("unregularized", SIGMA5, b.I, 17.0), rel=1e-9)
+
+
 def test_points_are_critical_and_fixed_by_the_seed():
     rng = np.random.default_rng(0)
     for kind in KINDS:
