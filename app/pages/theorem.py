@@ -170,11 +170,11 @@ def example_row(table: theorem.Table, chosen=None) -> theorem.Manifold:
     return next((r for r in existing if r.l == top and not r.is_global_min), table.global_min)
 
 
-def theorem_text(table: theorem.Table, row: theorem.Manifold) -> str:
-    """The Landscape Theorem for the table's loss (Table 1), with its numbers, and one row's."""
-    kind, k, m, lam = table.kind, table.k, table.m, table.lam
+def theorem_statement(table: theorem.Table) -> str:
+    """The Landscape Theorem for the table's loss (Table 1) with its m, k and σ — the part that
+    does not move with λ (KaTeX typesets it again only when it changes)."""
+    kind, k, m = table.kind, table.k, table.m
     sigma = ", ".join(f"{s:g}" for s in table.sigma)
-    L = LATEX_SYMBOL[kind]
     point = {
         "unregularized": r"$W_1 = G\,U_I^\top,\ W_2 = U_I\,G^{+}$ ($G \in \mathbb{R}^{k\times l}$ of rank $l$)",
         "product": (r"$W_1 = G(I + \lambda\Sigma_I^{-2})^{-1/2}U_I^\top,\ "
@@ -184,28 +184,35 @@ def theorem_text(table: theorem.Table, row: theorem.Manifold) -> str:
     }[kind]
     dim = r"$\dim F_I = kl$" if kind != "sum" else r"$\dim V_I = kl - l(l+1)/2$"
     if kind == "sum":
-        sets = rf"$I \subset \{{1,\dots,m_0\}}$, $m_0 = \#\{{i : \sigma_i^2 > \lambda\}} = {table.m0}$,"
+        sets = r"$I \subset \{1,\dots,m_0\}$, $m_0 = \#\{i : \sigma_i^2 > \lambda\}$,"
         descending = r"$d_I + (k-l)(m_0-l)$"
-        big_m = "m_0"
+        best = r"$I = \{1, \dots, \min(k, m_0)\}$"
     else:
         sets = r"$I \subset \{1,\dots,m\}$"
         descending = r"$d_I + (k-l)(m-l)$"
-        big_m = "m"
-    best = table.global_min.label
-    head = (rf"<b>Landscape Theorem</b> (Kunin et al., ICML 2019, Table 1) for ${L}$ — here "
-            rf"$m = {m}$, $k = {k}$, $\sigma = ({sigma})$, $\lambda = {lam:g}$. For every {sets} "
-            rf"with $|I| = l \leq k$, the points {point} are critical. They form a manifold with "
-            rf"{dim} and {descending} descending directions, where "
-            r"$d_I = \#\{(i, j) : i \in I,\ j \notin I,\ j \lt i\}$; these are all the critical points, "
-            rf"and the global minimum is $I = {_latex_set(table.global_min.I)}$ ({best}).")
+        best = r"$I = \{1, \dots, k\}$"
+    return (rf"<b>Landscape Theorem</b> (Kunin et al., ICML 2019, Table 1) for ${LATEX_SYMBOL[kind]}$ — here "
+            rf"$m = {m}$, $k = {k}$, $\sigma = ({sigma})$. For every {sets} with $|I| = l \leq k$, the "
+            rf"points {point} are critical. They form a manifold with {dim} and {descending} descending "
+            r"directions, where $d_I = \#\{(i, j) : i \in I,\ j \notin I,\ j \lt i\}$; these are all the "
+            rf"critical points, and the global minimum is {best}.")
+
+
+def theorem_numbers(table: theorem.Table, row: theorem.Manifold) -> str:
+    """The theorem's numbers at this λ: m₀, the global minimum, and one row's counts beside the
+    Hessian's."""
+    kind, k, m = table.kind, table.k, table.m
+    head = rf"At $\lambda = {table.lam:g}$"
+    if kind == "sum":
+        head += rf", $m_0 = {table.m0}$"
+    head += rf": the global minimum is $I = {_latex_set(table.global_min.I)}$."
     d = landscape.d_index(row.I, m)
     l = row.l
-    rest = row.predicted_descending - d
-    m_value = table.m0 if kind == "sum" else m
+    big_m, m_value = ("m_0", table.m0) if kind == "sum" else ("m", m)
     measured = row.measured
     example = (rf" For $I = {_latex_set(row.I)}$ ($l = {l}$): $d_I = {d}$ and "
-               rf"$(k-l)({big_m}-l) = ({k}-{l})({m_value}-{l}) = {rest}$, so the theorem says "
-               rf"${row.predicted_descending}$ descending directions and a manifold of dimension "
+               rf"$(k-l)({big_m}-l) = ({k}-{l})({m_value}-{l}) = {row.predicted_descending - d}$, so the "
+               rf"theorem says ${row.predicted_descending}$ descending directions and a manifold of dimension "
                rf"${row.predicted_flat}$; the Hessian at the point has ${measured.descending}$ negative, "
                rf"${measured.flat}$ zero and ${measured.ascending}$ positive eigenvalues, and the loss is "
                rf"${row.loss:.6g}$.")
@@ -463,9 +470,11 @@ class TheoremPage(shell.Page):
             self.widgets["loss"], pn.Row(self.widgets["seed"], self.reroll, margin=0),
             sizing_mode="stretch_width")
 
-        self.theorem = panes.LaTeX("", renderer="katex", css_classes=["theorem-statement"],
-                                   styles={"font-size": "14.5px", "max-width": "980px", "line-height": "1.5"},
+        style = {"font-size": "14.5px", "max-width": "980px", "line-height": "1.5"}
+        self.theorem = panes.LaTeX("", renderer="katex", css_classes=["theorem-statement"], styles=style,
                                    sizing_mode="stretch_width")
+        self.theorem_numbers = panes.LaTeX("", renderer="katex", css_classes=["theorem-numbers"], styles=style,
+                                           sizing_mode="stretch_width")
         self.survivors = panes.HTML("", css_classes=["theorem-survivors"], sizing_mode="stretch_width",
                                     styles={"font-size": "14.5px"})
         self.degenerate = panes.HTML("", css_classes=["theorem-degenerate"], sizing_mode="stretch_width",
@@ -504,7 +513,7 @@ class TheoremPage(shell.Page):
             sizing_mode="stretch_width")
         main = pn.Column(
             plots.heading("1 · The theorem", "Table 1 of the paper, with this page's numbers."),
-            self.theorem,
+            self.theorem, self.theorem_numbers,
             plots.heading("2 · Every critical manifold",
                           "One row per index set I with |I| ≤ k: the paper's counts beside the "
                           "Hessian's, measured at one point of each manifold."),
@@ -692,7 +701,8 @@ class TheoremPage(shell.Page):
         self.degenerate.object = _e(degenerate_text(table))
         self.notes.object = notes_html(table)
         self.gone.object = gone_html(table)
-        self.theorem.object = theorem_text(table, example_row(table))
+        self.theorem.object = theorem_statement(table)
+        self.theorem_numbers.object = theorem_numbers(table, example_row(table))
         self.symmetry.object = symmetry_html(st.symmetries())
         self.run_button.disabled = True
         self.run_button.label = "▶ Run again"
@@ -756,7 +766,7 @@ class TheoremPage(shell.Page):
         if I is None:
             return
         row = table.row(I)
-        self.theorem.object = theorem_text(table, row)
+        self.theorem_numbers.object = theorem_numbers(table, row)
         self.escape_steps = theorem.escape_steps(table, I, self.state.method, seed=table.seed,
                                                  max_iter=ESCAPE_MAX_ITER, chunk=ESCAPE_CHUNK)
         self.escape_shown = 0

@@ -202,10 +202,14 @@ def test_csv_is_the_table_with_the_issues_headers():
 
 def test_the_theorem_is_typeset_with_the_current_numbers():
     page = built()
-    formula = page.theorem.object
-    for piece in ("$m = 4$", "$k = 2$", r"$\sigma = (4, 3, 2, 1.5)$", r"$\lambda = 1.5$", "= 4$",
-                  r"$I = \{1, 2\}$", r"For $I = \{1, 3\}$", "$d_I = 1$"):
+    formula = page.theorem.object + page.theorem_numbers.object
+    for piece in ("$m = 4$", "$k = 2$", r"$\sigma = (4, 3, 2, 1.5)$", r"$\lambda = 1.5$", "$m_0 = 4$",
+                  r"$I = \{1, 2\}$", r"For $I = \{1, 3\}$", "$d_I = 1$", "$(k-l)(m_0-l) = (2-2)(4-2) = 0$",
+                  "$1$ descending directions", "$16.5469$"):  # {1, 3}: 9 + 2.25 + (3 − 0.140625) + (3 − 0.5625)
         assert piece in formula, piece
+    statement = page.theorem.object
+    page.state.lam = 3.0
+    assert page.theorem.object == statement and "$m_0 = 3$" in page.theorem_numbers.object
     assert page.extensions == ("katex",)
 
 
@@ -339,7 +343,7 @@ def test_clicking_a_saddle_escapes_to_the_global_minimum(callbacks, loss, method
     start = page.source.data["label"].index("{2, 4}")
     page.source.selected.indices = [start]
     assert page.chosen == (1, 3) and ("started", page_module.ESCAPE_PERIOD_MS) in callbacks
-    assert r"For $I = \{2, 4\}$" in page.theorem.object
+    assert r"For $I = \{2, 4\}$" in page.theorem_numbers.object
     tick_to_the_end(page)
     assert callbacks[-1] == "stopped" and not page.progress_shown
     status = text(page.escape_status)
