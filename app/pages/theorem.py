@@ -158,6 +158,14 @@ def survivors_text(table: theorem.Table) -> str:
             + (f", {len(table.gone)} are gone." if table.gone else ", none is gone."))
 
 
+def ladder_text(table: theorem.Table) -> str:
+    """The ladder's count, beside the sweep: the rungs, and for L_σ m₀."""
+    rungs = f"{table.survivors} of {len(table.rows)} manifolds on the ladder"
+    if table.kind != "sum":
+        return rungs + f" — every one, at any λ ({SYMBOL[table.kind]})."
+    return rungs + f" at λ = {table.lam:g}: m₀ = {table.m0}."
+
+
 def example_row(table: theorem.Table, chosen=None) -> theorem.Manifold:
     """The row the theorem's numbers are shown for: the chosen one, else the first saddle with
     the largest l (the global minimum if there is none)."""
@@ -491,6 +499,8 @@ class TheoremPage(shell.Page):
         self.sweep_button = pn.widgets.Button(label="▶ Sweep λ", color="primary", css_classes=["sweep-button"],
                                               width=200)
         self.sweep_button.on_click(lambda e: self.guarded(self.toggle_sweep))
+        self.ladder_count = panes.HTML("", css_classes=["ladder-count"], styles={"font-size": "14px"},
+                                       margin=(14, 10), sizing_mode="stretch_width")
         self._build_escape()
         self.symmetry = panes.HTML("", css_classes=["symmetry-pane"], stylesheets=[TABLE_CSS],
                                    sizing_mode="stretch_width")
@@ -523,7 +533,7 @@ class TheoremPage(shell.Page):
             plots.heading("3 · The critical-value ladder",
                           "Each manifold at (descending directions, loss), coloured by l = |I|. With L_σ, "
                           "drag λ past a σᵢ² or sweep it: manifolds disappear."),
-            pn.Row(self.sweep_button, margin=0),
+            pn.Row(self.sweep_button, self.ladder_count, margin=0),
             pn.pane.Bokeh(self.ladder),
             self.escape_section,
             plots.heading("5 · Symmetry, side by side",
@@ -698,6 +708,7 @@ class TheoremPage(shell.Page):
             lam=[table.lam] * len(rows))
         self._draw_axes(table)
         self.survivors.object = f'<span class="count-text">{_e(survivors_text(table))}</span>'
+        self.ladder_count.object = f'<span class="count-text">{_e(ladder_text(table))}</span>'
         self.degenerate.object = _e(degenerate_text(table))
         self.notes.object = notes_html(table)
         self.gone.object = gone_html(table)
@@ -752,8 +763,8 @@ class TheoremPage(shell.Page):
 
     # ---------------------------------------------------------------- the escape
     def _row_clicked(self, attr, old, new):
-        if not new or new[0] >= len(self.rows_shown):
-            return
+        if not new or new[0] >= len(self.rows_shown) or self.compact_table is not None:
+            return  # the compact view (embed, the deck) shows no escape, and runs none
         I = self.rows_shown[new[0]].I
         if I != self.chosen or self.escape_steps is None:
             self.chosen = I

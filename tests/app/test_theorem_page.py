@@ -175,6 +175,7 @@ def test_the_ladder_has_one_marker_per_manifold_and_thins_as_lambda_passes_sigma
         page.state.lam = lam
         counts.append(len(page.source.data["descending"]))
     assert counts == [11, 11, 7, 4, 2, 1]  # Σ_{l ≤ 2} C(m₀, l) for m₀ = 4, 4, 3, 2, 1, 0
+    assert text(page.ladder_count) == "1 of 11 manifolds on the ladder at λ = 17: m₀ = 0."
     # the axes fit every critical value at every λ: between 0 and the origin's loss ‖X‖² = Σσᵢ²
     assert page.ladder.y_range.end == pytest.approx(1.06 * float(np.sum(SIGMA ** 2)))
     assert page.ladder.x_range.end == 2 * 4 + 0.5
@@ -436,3 +437,5 @@ def test_compact_view_is_the_ladder_with_lambda_beside_a_narrow_table():
     assert len(tables) == 1 and tables[0].source is page.source
     assert [c.title for c in tables[0].columns] == ["I", "loss", "descending (theorem)", "descending (measured)"]
     assert page.widgets["lam"] in view.select(page_module.pn.widgets.Widget)
+    page.source.selected.indices = [3]  # a tap on the ladder: the compact view starts no escape
+    assert page.escape_steps is None and page.chosen is None
