@@ -314,14 +314,14 @@ def symmetry_html(compared) -> str:
 
 HOW_TO_READ = (
     '<div style="font-size:13.5px;color:#333;max-width:980px;line-height:1.5">'
-    "<b>How to read it.</b> Each row of the table is one critical manifold of the chosen loss: the "
+    "Each row of the table is one critical manifold of the chosen loss: the "
     "principal directions u_i, i ∈ I, that the autoencoder keeps. The <i>theorem</i> columns are the "
     "paper's counts; the <i>measured</i> columns are the signs of the Hessian's eigenvalues at one "
     "point of the manifold (Table 1's, with a random G or O), computed here. A marked cell (≠, red) "
     "is a real difference, explained in words under the table — for L and L_π the Hessian's flat "
     "directions span the whole GL(k)-orbit, larger than the paper's F_I. The ladder puts every "
-    "manifold at (descending directions, loss): only the global minimum (ringed) has none, so gradient "
-    "descent cannot stop anywhere else. Drag λ, or press Sweep, with L_σ: each time λ passes a σᵢ² "
+    "manifold at (descending directions, loss): only the global minimum (ringed) has none — every "
+    "other manifold is a saddle with a way down, so there is no spurious local minimum. Drag λ, or press Sweep, with L_σ: each time λ passes a σᵢ² "
     "the manifolds that keep u_i vanish (posterior collapse) and the ladder thins. Click a row or a "
     "marker to push its point off downhill and watch a solver slide past lower critical levels to "
     "the bottom.</div>")
