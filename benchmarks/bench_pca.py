@@ -28,9 +28,7 @@ Run: ``.venv/bin/python benchmarks/bench_pca.py``.
 from __future__ import annotations
 
 import json
-import math
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):           # run as a script: make ``lae_core`` importable

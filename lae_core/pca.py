@@ -26,9 +26,9 @@ and ``race``):
   iteration, with a progress callback and a cancel event, for a worker thread.
 
 Default λ for digits: ``suggested_lam`` gives ``σ_k²/4`` — every one of the k directions
-survives (``s_k² = 3/4``), and reading the eigenvalues back off ``λ/(1 − s²)`` magnifies the
-decoder's relative error by at most ``σ₁²/λ`` (``dσ²/σ² = σ² d(s²)/λ``), 16 for digits' k = 8
-instead of 179 at λ = 1. ``benchmarks/bench_pca.py`` runs both.
+survives (``s_k² = 3/4``), and reading the eigenvalues back off ``λ/(1 − s²)`` turns an error
+``d(s²)`` of the decoder into a relative error ``dσ²/σ² = (σ²/λ) d(s²)`` — at most 16 times
+``d(s²)`` for digits' k = 8, against 179 times at λ = 1. ``benchmarks/bench_pca.py`` runs both.
 """
 
 from __future__ import annotations
@@ -636,7 +636,8 @@ class Race:
         for the others, whose decoder does not give them); ``inf`` where a singular value is
         ≥ 1 (early iterates).
     relative_error : ndarray, shape (T,), or None
-        ``max_i |σ̂ᵢ² − σᵢ²| / σᵢ²`` against the reference eigenvalues (``inf`` as above).
+        ``max_i |σ̂ᵢ² − σᵢ²| / σᵢ²`` against the reference eigenvalues, over the directions with
+        ``σᵢ² > 0`` (``inf`` as above).
     status : {"converged", "oscillating", "max_iter", "diverged", "reached", "cancelled"}
         As ``solvers.Trajectory.status``; ``"reached"``: the targets were met.
     message : str
@@ -760,51 +761,72 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
         raise ValueError("progress must be a callable taking the fraction done")
     if cancel is not None and not callable(getattr(cancel, "is_set", None)):
         raise ValueError("cancel must be a threading.Event (anything with is_set())")
-    t0 = time.perf_counter()
-    p = solvers._prepare(method, X, k, lam, W1, W2, lr, max_iter, tol, batch_size, seed, kind,
-                         w_sigma, A=A)
-    setup = time.perf_counter() - t0
-    U, true_ev = _reference(reference, p.A, p.W1.shape[0])
-    readable = p.kind in ("sum", "synthetic") and p.lam > 0
-    if target_relative_error is not None and not readable:
-        raise ValueError("target_relative_error: only the sum and synthetic losses (λ > 0) give "
-                         "eigenvalues to compare")
+    # NumPy's floating-point warnings are off inside (a number too large becomes inf, as in
+    # ``solvers.solve``); a result that is not finite where it must be is a ValueError.
+    try:
+        with np.errstate(all="ignore"):
+            t0 = time.perf_counter()
+            p = solvers._prepare(method, X, k, lam, W1, W2, lr, max_iter, tol, batch_size, seed, kind,
+                                 w_sigma, A=A)
+            setup = time.perf_counter() - t0
+            U, true_ev = _reference(reference, p.A, p.W1.shape[0])
+            readable = p.kind in ("sum", "synthetic") and p.lam > 0
+            if target_relative_error is not None and not readable:
+                raise ValueError("target_relative_error: only the sum and synthetic losses (λ > 0) "
+                                 "give eigenvalues to compare")
+            run = _run_race(p, _Recorder(p, U, true_ev, readable), setup, target_angle,
+                            target_relative_error, progress, cancel)
+    except OverflowError:         # a Python float beyond float64 (the default learning rate)
+        run = None
+    if run is None or not v._all_finite((run.seconds, run.loss, run.transpose_gap, run.largest_angle,
+                                         run.cosines, run.authors_error, run.W1, run.W2)) or (
+            run.eigenvalues is not None and np.isnan(run.eigenvalues).any()):
+        raise ValueError("X, A, W1, W2, lam: the race's numbers exceed float64's range (about "
+                         "1.8e308); use smaller values")
+    return run
 
-    columns = {name: [] for name in ("seconds", "loss", "gap", "angle", "cosines", "error", "ev")}
-    metric_time = 0.0
 
-    def record(W1, W2, L, elapsed):
-        nonlocal metric_time
-        m0 = time.perf_counter()
+class _Recorder:
+    """The race's columns, one entry per iterate, and the time spent computing them."""
+
+    def __init__(self, p, U: np.ndarray, true_ev: np.ndarray, readable: bool):
+        self.p, self.U, self.true_ev, self.readable = p, U, true_ev, readable
+        self.columns = {name: [] for name in ("seconds", "loss", "gap", "angle", "cosines", "error", "ev")}
+        self.seconds = 0.0
+
+    def record(self, W1: np.ndarray, W2: np.ndarray, loss: float, elapsed: float) -> None:
+        t0 = time.perf_counter()
+        c, U = self.columns, self.U
         Uh, s = _decoder_svd(W2)
-        columns["seconds"].append(elapsed)
-        columns["loss"].append(L)
-        columns["gap"].append(float(solvers._gap((W1 - W2.T)[None])[0]))
-        columns["angle"].append(_largest_angle(Uh, U))
-        columns["cosines"].append(np.minimum(1.0, np.abs(np.einsum("ij,ij->j", Uh, U))))
-        columns["error"].append(_authors_error(Uh, U))
-        if readable:
-            columns["ev"].append(solvers._recovered_eigenvalues(s, p.lam, p.lam_prod))
-        metric_time += time.perf_counter() - m0
+        c["seconds"].append(elapsed)
+        c["loss"].append(loss)
+        c["gap"].append(float(solvers._gap((W1 - W2.T)[None])[0]))
+        c["angle"].append(_largest_angle(Uh, U))
+        c["cosines"].append(np.minimum(1.0, np.abs(np.einsum("ij,ij->j", Uh, U))))
+        c["error"].append(_authors_error(Uh, U))
+        if self.readable:
+            c["ev"].append(solvers._recovered_eigenvalues(s, self.p.lam, self.p.lam_prod))
+        self.seconds += time.perf_counter() - t0
 
-    def reached() -> bool:
-        if target_angle is None or columns["angle"][-1] > target_angle:
+    def reached(self, target_angle, target_relative_error) -> bool:
+        c = self.columns
+        if target_angle is None or c["angle"][-1] > target_angle:
             return False
-        if target_relative_error is None:
-            return True
-        with np.errstate(invalid="ignore", over="ignore"):
-            return float(np.max(np.abs(columns["ev"][-1] - true_ev) / true_ev)) <= target_relative_error
+        return (target_relative_error is None
+                or float(_relative_error(c["ev"][-1][None], self.true_ev)[0]) <= target_relative_error)
 
+
+def _run_race(p, rec: _Recorder, setup: float, target_angle, target_relative_error, progress,
+              cancel) -> Race:
+    """``solvers._iterate``'s run, each iterate recorded; the stopping rules of ``race``."""
     elapsed = setup
-    record(p.W1, p.W2, _start_loss(p), elapsed)
-    W1_last, W2_last = p.W1, p.W2
-    run = solvers._iterate(p)
+    rec.record(p.W1, p.W2, landscape._loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma), elapsed)
+    W1, W2 = p.W1, p.W2
+    steps = solvers._iterate(p)
     last_report = time.perf_counter()
-    status = "max_iter"
-    t = 0
-    detail = (math.inf, 0.0)
+    status, t, detail = "max_iter", 0, (math.inf, 0.0)
     while True:
-        if reached():
+        if rec.reached(target_angle, target_relative_error):
             status = "reached"
             break
         if cancel is not None and cancel.is_set():
@@ -812,22 +834,22 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
             break
         s0 = time.perf_counter()
         try:
-            N1, N2, L = next(run)
+            W1, W2, loss = next(steps)
         except StopIteration as stop:
             status, t, detail = stop.value
             elapsed += time.perf_counter() - s0
             break
         elapsed += time.perf_counter() - s0
         t += 1
-        W1_last, W2_last = N1, N2
-        record(N1, N2, L, elapsed)
+        rec.record(W1, W2, loss, elapsed)
         if progress is not None and time.perf_counter() - last_report >= _PROGRESS_EVERY:
             progress(min(1.0, t / p.max_iter))
             last_report = time.perf_counter()
     if progress is not None:
-        progress(1.0 if status not in ("cancelled",) else min(1.0, t / p.max_iter))
+        progress(min(1.0, t / p.max_iter) if status == "cancelled" else 1.0)
 
-    T = len(columns["seconds"])
+    c = rec.columns
+    T = len(c["seconds"])
     if status == "reached":
         message = f"reached the targets after {solvers._plural(T - 1)}"
     elif status == "cancelled":
@@ -835,16 +857,20 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
     else:
         message = solvers._message(p, status, t, detail)
     ev = rel = None
-    if readable:
-        ev = np.array(columns["ev"])
-        with np.errstate(invalid="ignore", over="ignore"):
-            rel = np.max(np.abs(ev - true_ev) / true_ev, axis=1)
-        rel = np.where(np.isfinite(ev).all(axis=1), rel, np.inf)
-    return Race(p.method, p.kind, p.lam, p.w_sigma, p.lr, np.arange(T), np.array(columns["seconds"]),
-                np.array(columns["loss"]), np.array(columns["gap"]), np.array(columns["angle"]),
-                np.array(columns["cosines"]), np.array(columns["error"]), ev, rel, status, message,
-                metric_time, np.array(W1_last), np.array(W2_last))
+    if rec.readable:
+        ev = np.array(c["ev"])
+        rel = _relative_error(ev, rec.true_ev)
+    return Race(p.method, p.kind, p.lam, p.w_sigma, p.lr, np.arange(T), np.array(c["seconds"]),
+                np.array(c["loss"]), np.array(c["gap"]), np.array(c["angle"]), np.array(c["cosines"]),
+                np.array(c["error"]), ev, rel, status, message, rec.seconds, np.array(W1), np.array(W2))
 
 
-def _start_loss(p) -> float:
-    return landscape._loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma)
+def _relative_error(estimates: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """``max_i |σ̂ᵢ² − σᵢ²| / σᵢ²`` per row of ``estimates`` (T, k), over the directions with
+    ``σᵢ² > 0`` (0 when there are none); ``inf`` where an estimate is ``inf``."""
+    keep = truth > 0
+    if not keep.any():
+        return np.zeros(len(estimates))
+    with np.errstate(invalid="ignore", over="ignore"):
+        rel = np.max(np.abs(estimates[:, keep] - truth[keep]) / truth[keep], axis=1)
+    return np.where(np.isfinite(estimates).all(axis=1), rel, np.inf)

@@ -17,7 +17,7 @@ with ``A`` (m × m) and touch the ``n`` columns again only to draw mini-batches.
 Items in this module:
 
 - ``METHODS`` — the authors' six LAE-PCA algorithms, doing exactly their updates.
-- ``VARIANTS`` — four other updates, each faster than its authors' counterpart somewhere
+- ``VARIANTS`` — three other updates, each faster than its authors' counterpart somewhere
   (measured by ``benchmarks/bench_pca.py``; see "Variants" below).
 - ``Trajectory`` — what a run returns: every iterate, its full-batch loss, and a plain-words
   ``status`` / ``message`` (converged, oscillating, stopped at ``max_iter``, or diverged); its
@@ -32,10 +32,10 @@ The authors' algorithms
 Source: ``danielkunin/Regularized-Linear-Autoencoders``, ``algorithms.py`` — the newest stored
 version with all six methods (``SyncMode.UNTIED / SYNC / TIED``, functions ``LAE_PCA_GD`` and
 ``LAE_PCA_exact``, labels ``'GD-untied'`` … ``'exact-tied'``; the index it was read from did not
-expose that version's commit hash), and the README's two snippets (GD-untied and GD-tied), which
-every README version repeats unchanged. Older versions of ``algorithms.py`` (commits
-``00f402c``, ``b3731bf``) have the same GD-untied, GD-sync and Oja updates and no exact-sync or
-exact-tied. Their step is written with the *half* gradient ``g`` and a step ``α``::
+expose that version's commit hash), and the README's two snippets (GD-untied and GD-tied, the
+same in every README version read). Older versions of ``algorithms.py`` (commits ``00f402c``,
+``b3731bf``) have the same GD-untied and Oja updates (``b3731bf`` the same GD-sync too) and
+neither exact-sync nor exact-tied. Their step is written with the *half* gradient ``g`` and a step ``α``::
 
     g1 = W2ᵀ E + λ_σ W1,   g2 = E W1ᵀ + λ_σ W2,   E = W2 W1 (A + λ_π I) − A
 
@@ -163,8 +163,15 @@ _AVERAGED = frozenset(("sync_gd_averaged", "exact_sync"))
 _ENCODER = frozenset(("exact_untied",))
 
 # A loss above _EXPLODE · (1 + starting loss) counts as diverged: far beyond anything a
-# converging run visits, far below float overflow.
+# converging run visits, far below float overflow (and never above the largest float, so that
+# an infinite loss is always beyond it).
 _EXPLODE = 1e12
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def _limit(start_loss: float) -> float:
+    """The loss beyond which a run has diverged."""
+    return min(_EXPLODE * (1.0 + start_loss), _FLOAT_MAX)
 
 # The default step is α = 2·lr = 2·_LR_SCALE / h (module docstring): α h = 1.6 keeps a 25 %
 # margin below the stability limit α h = 2 and is at least the authors' step on their benchmark.
@@ -286,7 +293,7 @@ def _gram(X=None, A=None) -> tuple[np.ndarray | None, np.ndarray]:
             A = X @ X.T
         if not np.isfinite(A).all():
             raise ValueError("X is too large: X Xᵀ overflows float64")
-        return X, 0.5 * (A + A.T)
+        return X, 0.5 * A + 0.5 * A.T       # halves first: A + Aᵀ may overflow
     A = v.matrix("A", A)
     m = A.shape[0]
     if m < 1 or A.shape != (m, m):
@@ -294,7 +301,7 @@ def _gram(X=None, A=None) -> tuple[np.ndarray | None, np.ndarray]:
     scale = max(float(np.abs(A).max()), np.finfo(float).tiny)
     if not np.allclose(A, A.T, rtol=0.0, atol=1e-12 * scale):
         raise ValueError("A must be symmetric (A = X Xᵀ)")
-    A = 0.5 * (A + A.T)
+    A = 0.5 * A + 0.5 * A.T
     if float(np.linalg.eigvalsh(A)[0]) < -1e-10 * scale:
         raise ValueError("A must be positive semi-definite (A = X Xᵀ has no negative eigenvalue)")
     return None, A
@@ -370,6 +377,8 @@ def _prepare(method, X, k, lam, W1, W2, lr, max_iter, tol, batch_size, seed, kin
         h = max((a + lam_prod) * max(R2, 2.0) + lam_sum, 2.0 * lam_sum)
         # A Python float: a NumPy scalar here would slow the scalar fast path fourfold.
         lr = _LR_SCALE / h if h > 0 and math.isfinite(h) else 1.0
+        if not math.isfinite(lr):           # h below about 4e-309: any step is as good
+            lr = 1.0
         if lr == 0.0:
             raise ValueError("lr: X or the start is too large for a stable default learning "
                              "rate; pass lr")
@@ -484,7 +493,7 @@ def _finish_float_path(p: _Problem, W1s, W2s, status, t, detail) -> Trajectory:
     from ``landscape`` in one call, cut at the first that diverges."""
     with np.errstate(all="ignore"):
         losses = np.asarray(_loss_value(p.kind, p.F, p.lam, W1s, W2s, p.w_sigma), dtype=float)
-    limit = _EXPLODE * (1.0 + losses[0])
+    limit = _limit(float(losses[0]))
     bad = np.flatnonzero(~(losses <= limit))
     if bad.size:
         i = int(bad[0])
@@ -586,7 +595,7 @@ def _iterate(p: _Problem):
     V, E = p.V, p.E
     full = p.batch_size is None
     W1, W2 = p.W1, p.W2
-    limit = _EXPLODE * (1.0 + _loss_value(kind, F, lam, W1, W2, w_sigma))
+    limit = _limit(_loss_value(kind, F, lam, W1, W2, w_sigma))
     back = [None, None, None]            # iterates t − 1, t − 2, t − 3
     status, t, detail = "max_iter", 0, (math.inf, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -665,7 +674,7 @@ def _run_scalar(p: _Problem) -> Trajectory:
     c = 1.0 - s * ls
     tol = p.tol
     w1, w2 = float(p.W1[0, 0]), float(p.W2[0, 0])
-    limit = _EXPLODE * (1.0 + _loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma))
+    limit = _limit(_loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma))
     W1s, W2s = [w1], [w2]
     if p.batch_size is None:
         a = float(p.A[0, 0])
@@ -759,7 +768,7 @@ def _run_vector(p: _Problem) -> Trajectory:
     (u1, u2), (w1, w2) = p.W1[0].tolist(), p.W2[:, 0].tolist()
     V = p.V.tolist()
     E = p.E.tolist()
-    limit = _EXPLODE * (1.0 + _loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma))
+    limit = _limit(_loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma))
 
     def decoder(v1, v2, a11, a12, a22, t11, t22):
         """``D([v1 v2])`` (``_argmin_decoder`` with k = 1)."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import io
 import math
 import os
 import time
@@ -36,10 +37,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lae_core import collapse, grassmann, landscape, scalar, solvers
+from lae_core import collapse, grassmann, landscape, pca, scalar, solvers
 
 MODULES = {"scalar": scalar, "landscape": landscape, "solvers": solvers, "collapse": collapse,
-           "grassmann": grassmann}
+           "grassmann": grassmann, "pca": pca}
 EXAMPLES = int(os.environ.get("LAE_FUZZ_EXAMPLES", "100"))
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -311,6 +312,55 @@ def lae_pca_args(draw):
     return out
 
 
+@st.composite
+def decoder_args(draw, columns=True):
+    """A decoder W2 (m × k) and orthonormal directions U (m × r; r ≥ k when ``columns``)."""
+    m = draw(st.integers(1, 4))
+    k = draw(st.integers(1, m))
+    r = draw(st.integers(k if columns else 1, m))
+    return {"W2": scale(draw(matrix(m, k)), draw(exponents)), "U": orthonormal(m, r, draw(seeds))}
+
+
+@st.composite
+def upload_args(draw):
+    """A small CSV (numbers, or any text), a small .npy, or junk bytes."""
+    rows, cols = draw(st.integers(0, 5)), draw(st.integers(0, 4))
+    table = scale(draw(matrix(rows, cols)), draw(exponents))
+    form = draw(st.sampled_from(["csv", "text", "npy", "junk"]))
+    if form == "csv":
+        data = "\n".join(",".join(repr(float(x)) for x in row) for row in table).encode()
+    elif form == "text":
+        data = draw(st.text(max_size=60)).encode("utf-8", "surrogatepass")
+    elif form == "npy":
+        buf = io.BytesIO()
+        np.save(buf, table)
+        data = buf.getvalue()
+    else:
+        data = draw(st.binary(max_size=120))
+    return {"data": data, "filename": draw(st.sampled_from(["a.csv", "a.npy", "a.txt", "", "x"]))}
+
+
+@st.composite
+def race_args(draw):
+    out = draw(solve_args())
+    out.pop("batch_size", None)
+    out["method"] = draw(st.sampled_from(solvers.METHODS + solvers.VARIANTS))
+    out["k"], out["lam"] = out["k"], out["lam"]
+    if draw(st.booleans()):
+        out["target_angle"] = draw(st.floats(1e-6, 1.0))
+    return out
+
+
+def race_allowed(kwargs, result):
+    """A race documents ``inf`` recovered eigenvalues (and errors) where a decoder singular
+    value is ≥ 1; nothing else may be non-finite, and nothing may be NaN."""
+    for name in ("eigenvalues", "relative_error"):
+        value = getattr(result, name)
+        if value is not None and np.isnan(value).any():
+            return False
+    return not non_finite(dataclasses.replace(result, eigenvalues=None, relative_error=None))
+
+
 def sigma_any():
     return st.one_of(nonneg_float, st.integers(0, 5), vector(3, element.map(abs)),
                      st.integers(0, 3).flatmap(lambda n: matrix(n, 2, element.map(abs))))
@@ -473,6 +523,30 @@ FUZZ = {
                   kw(s=vector(2, st.floats(0.0, 0.999999)), lam=st.floats(1e-3, 10.0), kind=st.just("synthetic"),
                      w_sigma=st.floats(0.0, 1.0))),
         {"s": hostile_array(), "lam": hostile_scalar, "kind": hostile_kind, "w_sigma": hostile_scalar}),
+    # ---- pca
+    "pca.digits": entry(kw(), {}),
+    "pca.over_regularized": entry(kw(seed=st.integers(0, 5)), {"seed": hostile_int}),
+    "pca.parse_upload": entry(upload_args(), {"data": st.sampled_from([None, "1,2\n3,4", 3, [b"1"], NAN]),
+                                              "filename": st.sampled_from([None, 3, b"a.csv", ["a.csv"]])}),
+    "pca.suggested_lam": entry(st.integers(1, 4).flatmap(lambda n: kw(eigenvalues=descending(n),
+                                                                      k=st.integers(1, n))),
+                               {"eigenvalues": hostile_array(), "k": hostile_int}),
+    "pca.reference_pca": entry(st.tuples(data_matrix(), seeds).map(lambda t: {"X": t[0], "k": 1, "seed": t[1]}),
+                               {"X": hostile_array(), "k": hostile_int, "seed": hostile_int}),
+    "pca.decoder_directions": entry(decoder_args().map(lambda d: {"W2": d["W2"]}), {"W2": hostile_array()}),
+    "pca.largest_principal_angle": entry(decoder_args(), {"W2": hostile_array(), "U": hostile_array()}),
+    "pca.direction_cosines": entry(decoder_args(), {"W2": hostile_array(), "U": hostile_array()}),
+    "pca.authors_svd_error": entry(decoder_args(), {"W2": hostile_array(), "U": hostile_array()}),
+    "pca.alignment": entry(decoder_args(columns=False), {"W2": hostile_array(), "U": hostile_array()}),
+    "pca.surviving_directions": entry(kw(eigenvalues=vector(3, element.map(abs)), lam=nonneg_float,
+                                         kind=st.sampled_from(["sum", "product", "unregularized"])),
+                                      {"eigenvalues": hostile_array(), "lam": hostile_scalar, "kind": hostile_kind,
+                                       "w_sigma": hostile_scalar}),
+    "pca.race": entry(race_args(), {**{n: h for n, h in SOLVE_HOSTILE.items() if n != "batch_size"},
+                                    "target_angle": hostile_scalar, "target_relative_error": hostile_scalar,
+                                    "progress": st.sampled_from([1, "x", None]),
+                                    "cancel": st.sampled_from([True, 1, "x", None])},
+                      allow=race_allowed),
     # ---- collapse
     "collapse.shrinkage": entry(kw(kind=st.sampled_from(LOSSES), sigma=sigma_any(), lam=nonneg_float),
                                 {"kind": hostile_kind, "sigma": hostile_array(), "lam": hostile_scalar}),
@@ -508,7 +582,6 @@ FUZZ = {
                                       {"u": hostile_array()}),
     "grassmann.gr1_circle": entry(circle_args(), {"X": hostile_array(), "phi": hostile_array()}),
     "grassmann.gr1_projection": entry(gr1_args(single=True), {"X": hostile_array(), "u": hostile_array()}),
-    "grassmann.gr1_projection": entry(gr1_args(single=True), {"X": hostile_array(), "u": hostile_array()}),
     "grassmann.principal_data": entry(principal_data_args(), {"sigma": hostile_array(), "U": hostile_array(),
                                                               "n": hostile_int, "seed": hostile_int}),
 }
@@ -516,7 +589,7 @@ FUZZ = {
 #: public callables that are result records, not computations: they hold what a function
 #: returned (their fields are checked, recursively, in every fuzzed result)
 RESULT_TYPES = {"scalar.CriticalSet", "landscape.Inertia", "solvers.Trajectory", "collapse.DiagonalCriticalPoint",
-                "grassmann.CriticalPoint", "grassmann.IndexRow"}
+                "grassmann.CriticalPoint", "grassmann.IndexRow", "pca.DataSet", "pca.ReferencePCA", "pca.Race"}
 
 
 def public_callables() -> set[str]:
@@ -611,8 +684,8 @@ def test_hostile_arguments_give_finite_results_or_value_error(name, data):
     spec = FUZZ[name]
     kwargs = data.draw(spec["valid"], label="valid call")
     names = sorted(spec["hostile"])
-    corrupt = data.draw(st.one_of(st.just([]), st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True)),
-                        label="corrupted arguments")
+    corrupt = data.draw(st.one_of(st.just([]), st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
+                        if names else st.just([]), label="corrupted arguments")  # pca.digits() takes none
     for arg in corrupt:
         kwargs[arg] = data.draw(spec["hostile"][arg], label=arg)
     check_call(Call(resolve(name), kwargs), spec["allow"])

@@ -16,7 +16,7 @@ import threading
 import numpy as np
 import pytest
 
-from lae_core import landscape, pca, solvers
+from lae_core import landscape, solvers
 from lae_core.pca import (alignment, authors_svd_error, decoder_directions, digits, direction_cosines,
                           largest_principal_angle, over_regularized, parse_upload, race, reference_pca,
                           suggested_lam, surviving_directions)
