@@ -51,11 +51,11 @@ from tests.support import SHOWN_FIRST_JS, AppServer, chromium_launch_kwargs
 
 #: the pages with controls of their own; the lecture deck shows the other pages' compact views
 #: (the same controls and code), so it is measured for its cold load only
-PAGES = ("landscape", "trajectories", "collapse", "grassmannian", "lecture")
-ROUTES = {"landscape": "/landscape", "trajectories": "/trajectories", "collapse": "/collapse",
+PAGES = ("landscape", "theorem", "trajectories", "collapse", "grassmannian", "lecture")
+ROUTES = {"landscape": "/landscape", "theorem": "/theorem", "trajectories": "/trajectories", "collapse": "/collapse",
           "grassmannian": "/grassmannian", "lecture": "/lecture"}
-TITLES = {"landscape": "Landscape", "trajectories": "Trajectories", "collapse": "Posterior collapse",
-          "grassmannian": "Grassmannian", "lecture": "Lecture"}
+TITLES = {"landscape": "Landscape", "theorem": "Theorem", "trajectories": "Trajectories",
+          "collapse": "Posterior collapse", "grassmannian": "Grassmannian", "lecture": "Lecture"}
 
 #: issue 4: a change recomputes three solvers × 2 000 iterations — three gradient methods at a
 #: small learning rate never converge early, so every path is 2 001 iterates long
@@ -515,6 +515,16 @@ SCENARIOS = (
                 server_setup=(("widget:show3d", True),)),
         Control("landscape", "λ with the 3-D surface shown", "slider", _slider("λ"), (0.3, 0.7, 1.2, 0.45, 1.6),
                 setup=((SHOW_SURFACE, "active", True),), server="lam", server_setup=(("widget:show3d", True),)),
+    )),
+    # the Theorem page's λ: the default m = 4, k = 2 (the issue compares it with the Landscape
+    # page's), and m = 8, k = 4 with all 163 manifolds; its server share is benchmarks/bench_theorem.py
+    ("theorem", "/theorem?m=4&k=2&lam=1.5&loss=sum", (
+        Control("theorem", "λ (m = 4, k = 2, L_σ)", "slider", _slider("λ"), (1.2, 2.6, 0.7, 3.4, 1.9, 5.0, 1.5, 2.3),
+                changes=12),
+    )),
+    ("theorem", "/theorem?m=8&k=4&lam=1.5&loss=product", (
+        Control("theorem", "λ (m = 8, k = 4, L_π, 163 manifolds)", "slider", _slider("λ"), (1.2, 2.6, 0.7, 3.4, 1.9),
+                changes=8),
     )),
     ("landscape", "/landscape?mode=alpha", (
         Control("landscape", "α (mode alpha)", "slider", _slider("α"), (1.0, 3.0, 1.5, 3.5, 2.5), server="alpha"),
