@@ -7,7 +7,12 @@ Modules, each a set of pure functions of arrays (Kunin, Bloom, Goeva, Seed, ICML
                   prediction, weight alignment).
 - ``landscape`` — general m, k: losses, gradients, the Table 1 critical points, measured
                   Hessian inertia and the Landscape Theorem's predicted index.
-- ``solvers``   — the six LAE-PCA solver variants and ``lae_pca``.
+- ``theorem``   — the Landscape Theorem for any small m, k: every critical manifold, the paper's
+                  counts beside the measured Hessian's, the escape from a saddle.
+- ``solvers``   — the six LAE-PCA solvers as the authors wrote them (and three variants),
+                  ``lae_pca``.
+- ``pca``       — LAE-PCA on data: the digits, an over-regularized construction, a visitor's
+                  upload, reference SVDs, error metrics, the alignment map, the race.
 - ``collapse``  — shrinkage of W₂W₁ and the decoder's singular values (posterior collapse).
 - ``grassmann`` — PCA as a Morse function on the Grassmannian.
 
