@@ -37,10 +37,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lae_core import collapse, grassmann, landscape, pca, scalar, solvers
+from lae_core import collapse, grassmann, landscape, pca, scalar, solvers, theorem
 
 MODULES = {"scalar": scalar, "landscape": landscape, "solvers": solvers, "collapse": collapse,
-           "grassmann": grassmann, "pca": pca}
+           "grassmann": grassmann, "pca": pca, "theorem": theorem}
 EXAMPLES = int(os.environ.get("LAE_FUZZ_EXAMPLES", "100"))
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None,
                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -465,6 +465,35 @@ def nearest_allowed(kwargs, result):
 
 
 W = {n: hostile_array() for n in ("w1", "w2")}
+
+@st.composite
+def theorem_args(draw, kind=True):
+    """A small Landscape Theorem setting: m ≤ 4 singular values of any scale, 1 ≤ k < m, λ ≥ 0."""
+    m = draw(st.integers(2, 4))
+    out = {"sigma": draw(descending(m)), "k": draw(st.integers(1, m - 1)), "lam": draw(nonneg_float),
+           "seed": draw(st.integers(0, 3))}
+    if kind:
+        out["kind"] = draw(st.sampled_from(LOSSES))
+    return out
+
+
+def theorem_table(args: dict):
+    """``theorem.manifolds`` of a setting, or None where the setting is refused."""
+    try:
+        return theorem.manifolds(**args)
+    except ValueError:
+        return None
+
+
+@st.composite
+def escape_args(draw):
+    """A table with more than one manifold, one of its rows and a solver the page offers for it."""
+    table = draw(theorem_args().map(theorem_table).filter(lambda t: t is not None and len(t.ladder) > 1))
+    I = draw(st.sampled_from([row.I for row in table.rows if row.exists]))
+    return {"table": table, "I": I, "method": draw(st.sampled_from(theorem.ESCAPE_METHODS[table.kind])),
+            "max_iter": draw(st.integers(1, 40))}
+
+
 FUZZ = {
     # ---- scalar
     "scalar.loss": entry(scalar_loss_args(), scalar_hostile("kind", "w1", "w2", "x", "lam", "alpha")),
@@ -547,6 +576,25 @@ FUZZ = {
                                     "progress": st.sampled_from([1, "x", None]),
                                     "cancel": st.sampled_from([True, 1, "x", None])},
                       allow=race_allowed),
+    # ---- theorem
+    "theorem.default_sigma": entry(kw(m=st.integers(1, theorem.MAX_M)), {"m": hostile_int}),
+    "theorem.index_label": entry(kw(I=index_set()), {"I": hostile_index_set}),
+    "theorem.check_spectrum": entry(st.integers(1, 6).flatmap(lambda n: kw(sigma=descending(n), m=st.just(n))),
+                                    {"sigma": hostile_array(), "m": hostile_int}),
+    "theorem.close_values_warning": entry(st.integers(1, 6).flatmap(lambda n: kw(sigma=descending(n))),
+                                          {"sigma": hostile_array()}),
+    "theorem.manifolds": entry(theorem_args(), {"kind": hostile_kind, "sigma": hostile_array(), "k": hostile_int,
+                                                "lam": hostile_scalar, "seed": hostile_int}),
+    "theorem.symmetry_comparison": entry(theorem_args(kind=False), {"sigma": hostile_array(), "k": hostile_int,
+                                                                    "lam": hostile_scalar, "seed": hostile_int}),
+    "theorem.escape": entry(escape_args(), {"table": st.sampled_from([None, 3, "table"]), "I": hostile_index_set,
+                                            "method": hostile_kind, "max_iter": hostile_int,
+                                            "step": hostile_scalar, "jitter": hostile_scalar}),
+    "theorem.escape_steps": entry(escape_args(), {"table": st.sampled_from([None, 3, "table"]), "I": hostile_index_set,
+                                                  "method": hostile_kind, "max_iter": hostile_int,
+                                                  "chunk": hostile_int}),
+    "theorem.to_csv": entry(theorem_args().map(theorem_table).filter(lambda t: t is not None)
+                            .map(lambda t: {"table": t}), {"table": st.sampled_from([None, 3, "table", [1]])}),
     # ---- collapse
     "collapse.shrinkage": entry(kw(kind=st.sampled_from(LOSSES), sigma=sigma_any(), lam=nonneg_float),
                                 {"kind": hostile_kind, "sigma": hostile_array(), "lam": hostile_scalar}),
@@ -589,7 +637,9 @@ FUZZ = {
 #: public callables that are result records, not computations: they hold what a function
 #: returned (their fields are checked, recursively, in every fuzzed result)
 RESULT_TYPES = {"scalar.CriticalSet", "landscape.Inertia", "solvers.Trajectory", "collapse.DiagonalCriticalPoint",
-                "grassmann.CriticalPoint", "grassmann.IndexRow", "pca.DataSet", "pca.ReferencePCA", "pca.Race"}
+                "grassmann.CriticalPoint", "grassmann.IndexRow", "pca.DataSet", "pca.ReferencePCA", "pca.Race",
+                "theorem.Manifold", "theorem.Symmetry", "theorem.SymmetryComparison", "theorem.Table",
+                "theorem.EscapeRun", "theorem.EscapeProgress"}
 
 
 def public_callables() -> set[str]:
@@ -647,6 +697,8 @@ def check_call(call: Call, allow=None):
         warnings.simplefilter("error", RuntimeWarning)  # overflow, invalid value, ComplexWarning…
         try:
             result = call.fn(**call.kwargs)
+            if inspect.isgenerator(result):  # a run a chunk at a time: every chunk it yields
+                result = list(result)
         except ValueError:
             return
         except Exception as exc:  # noqa: BLE001 - any other type is the finding
