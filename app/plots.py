@@ -21,6 +21,7 @@ import html
 import math
 
 import numpy as np
+import panel as pn
 from bokeh.models import (ColorBar, ColumnDataSource, CustomJSTicker, CustomJSTickFormatter, HoverTool,
                           LinearColorMapper, Range1d, Span)
 from bokeh.palettes import Viridis256
@@ -30,7 +31,7 @@ from contourpy import LineType, contour_generator
 #: marker and colour of a critical set, by type (DESIGN.md: "marker by type")
 MARKERS = {"minimum": "circle", "saddle": "triangle", "maximum": "square"}
 COLORS = {"minimum": "#2ca02c", "saddle": "#ff7f0e", "maximum": "#d62728"}
-LEGEND = "● minimum  ▲ saddle  ■ maximum  — curve of minima"
+LEGEND = "● minimum  ▲ saddle  ■ maximum  — curve of minima  ⊙ dotted marker = non-smooth"
 PLURAL = {"minimum": "minima", "saddle": "saddles", "maximum": "maxima"}
 
 
@@ -282,7 +283,7 @@ class BifurcationPlot:
         self.dots = ColumnDataSource(dict(lam=[], w=[], color=[], type=[]))
         r = fig.scatter("lam", "w", source=self.dots, color="color", size=4)
         self.lines = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[]))
-        fig.multi_line("xs", "ys", source=self.lines, line_color="color", line_width=2, line_dash="dashed")
+        fig.multi_line("xs", "ys", source=self.lines, line_color="color", line_width=2, line_dash="dotted")
         fig.add_tools(HoverTool(renderers=[r], tooltips=[("λ", "@lam{0.000}"), ("w", "@w{0.000}"),
                                                          ("type", "@type")]))
         # on the overlay level, moving the marker repaints only that layer, not the dots
@@ -290,8 +291,15 @@ class BifurcationPlot:
                            level="overlay")
         fig.add_layout(self.marker)
 
+    def caption(self, title: str, y_label: str) -> None:
+        """A new title and y-axis label (each change lays the figure out again: not per λ)."""
+        if self.figure.title.text != title:
+            self.figure.title.text = title
+        if self.figure.yaxis[0].axis_label != y_label:
+            self.figure.yaxis[0].axis_label = y_label
+
     def update(self, lam_values, rows, lines=()) -> None:
-        """``rows``: (λ, w, type) triples; ``lines``: (xs, ys, colour, name) dashed guides."""
+        """``rows``: (λ, w, type) triples; ``lines``: (xs, ys, colour, name) dotted guides."""
         self.dots.data = dict(lam=[r[0] for r in rows], w=[r[1] for r in rows],
                               color=[COLORS[r[2]] for r in rows], type=[r[2] for r in rows])
         self.lines.data = dict(xs=[l[0] for l in lines], ys=[l[1] for l in lines],
@@ -300,6 +308,37 @@ class BifurcationPlot:
 
     def mark(self, lam: float) -> None:
         self.marker.location = float(lam)
+
+
+# --------------------------------------------------------------------------- layouts that fit the screen
+
+#: a row's items wrap onto the next line when the page is too narrow for them side by side
+WRAP = {"flex-wrap": "wrap"}
+
+
+def wrapping_row(*items, **kwargs) -> pn.Row:
+    """A row as wide as the page whose items (``share``s) wrap when they do not fit."""
+    return pn.Row(*items, sizing_mode="stretch_width", styles=WRAP, **kwargs)
+
+
+def share(*objects, basis: int, max_width: int | None = None, **kwargs) -> pn.Column:
+    """A column taking its share of a ``wrapping_row``: ``basis`` pixels or more — with less
+    room it wraps onto the next line — and at most ``max_width``."""
+    return pn.Column(*objects, sizing_mode="stretch_width", min_width=basis, max_width=max_width,
+                     styles={"flex": f"1 1 {basis}px"}, **kwargs)
+
+
+def scaled(fig) -> pn.pane.Bokeh:
+    """``fig`` as wide as its container, its height keeping the width : height it was made with."""
+    fig.sizing_mode = "scale_width"
+    return pn.pane.Bokeh(fig, sizing_mode="scale_width")
+
+
+def fixed(pane: pn.pane.Bokeh, width: int, height: int) -> pn.pane.Bokeh:
+    """A ``scaled`` figure back to a fixed size (the compact views: an embed, a slide)."""
+    pane.object.update(sizing_mode="fixed", width=width, height=height)
+    pane.param.update(sizing_mode="fixed", width=width, height=height)
+    return pane
 
 
 SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

@@ -22,18 +22,33 @@ from app.plot3d import PlotlyFigure, surface
 from lae_core import scalar
 
 KIND_TITLES = {"unregularized": "L (unregularized)", "product": "L_π (product)", "sum": "L_σ (sum)"}
+#: the mode selector's words for each mode (the URL keeps the short key)
 MODES = {
     "paper": "The paper's three losses",
     "alpha": "Power α on the regularizer",
     "tied": "Tied vector case (m = 2, k = 1)",
-    "prediction": "Low-rank prediction (y − w₂w₁x)²",
+    "prediction": "Low-rank prediction",
     "alignment": "Weight alignment",
+}
+#: what each mode is, in one line, under the selector (the alignment terms as the authors'
+#: reference page, js/landscape.js, defines them)
+MODE_HELP = {
+    "paper": "The scalar autoencoder of the paper: data x, encoder w₁, decoder w₂. L = x²(1 − w₁w₂)² "
+             "alone, L_π adds λ(w₁w₂)², L_σ adds λ(w₁² + w₂²).",
+    "alpha": "The same three losses with the regularizer's power α in place of 2: λ|w₁w₂|^α and "
+             "λ(|w₁|^α + |w₂|^α). α = 2 is the paper; below 2 the regularizer is not smooth at 0.",
+    "tied": "One weight vector W = [w₁, w₂]ᵀ is both encoder (Wᵀ) and decoder (W), on data with two "
+            "directions X = diag(x, y): ‖X − WWᵀX‖² plus λ‖WWᵀ‖² (product) or 2λ‖W‖² (sum).",
+    "prediction": "The autoencoder's map w₂w₁ predicts a target y from x instead of x itself: "
+                  "(y − w₂w₁x)², with the same product and sum penalties.",
+    "alignment": "Four terms, each with its own weight: λ_pred (y − w₁x)², the encoder w₁ alone predicts y "
+                 "from x; λ_info (x − w₂w₁x)², the decoder w₂ recovers x from the code w₁x; "
+                 "λ_reg (w₁² + w₂²), weight decay; −2λ_self w₁w₂, a reward for encoder and decoder "
+                 "weights that agree (w₁w₂ > 0).",
 }
 EXTENT, N = 2.0, 200
 LAM_GRID = np.linspace(0.0, 4.0, 81)
 LAM_GRID.setflags(write=False)  # shared by every session (and cached bifurcation rows)
-
-
 
 
 def describe(name: str, sets) -> str:
@@ -85,7 +100,8 @@ class Panel:
 class LandscapeState(param.Parameterized):
     """Everything the page shows is a function of these parameters (and they are the URL)."""
 
-    mode = param.Selector(default="paper", objects=list(MODES), doc="Which landscape to show.")
+    mode = param.Selector(default="paper", objects={label: key for key, label in MODES.items()},
+                          doc="Which landscape to show.")
     lam = param.Number(default=0.5, bounds=(0.0, 4.0), step=0.01, label="λ",
                        doc="Regularization strength λ ≥ 0.")
     x = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.01, label="x", doc="The data point x.")
@@ -99,9 +115,10 @@ class LandscapeState(param.Parameterized):
     lam_self = param.Number(default=0.1, bounds=(-1.0, 1.0), step=0.01, label="λ_self")
     log_color = param.Boolean(default=True, label="Log colour scale")
     view3d = param.Selector(default="sum", objects=list(scalar.LOSSES), label="3-D surface of")
+    show3d = param.Boolean(default=False, label="Show the 3-D surface")
 
     URL_PARAMS = ["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self",
-                  "log_color", "view3d"]
+                  "log_color", "view3d", "show3d"]
 
     # ---------------------------------------------------------------- state → numbers
     def grid(self):
@@ -202,20 +219,124 @@ class LandscapeState(param.Parameterized):
                             self.y if m in ("tied", "prediction") else defaults.y.default,
                             self.alpha if m == "alpha" else defaults.alpha.default)
 
+    def pitchfork(self) -> Pitchfork:
+        """The words around the bifurcation plot in this mode (they depend on the mode, x, y and
+        α, never on λ): each mode bifurcates where its own critical sets say — the paper's sum
+        loss at λ = x², the prediction loss at λ = xy, the tied loss at λ = y² and x² on the
+        axes, the α loss below α = 2 in a saddle-node read off the computed rows."""
+        m, x, y = self.mode, self.x, self.y
+        diagonal = "critical w₁ (= w₂ on the diagonal)"
+        legend = BIFURCATION_LEGEND[m]
+        if m == "alignment":
+            return Pitchfork("", "", legend, ALIGNMENT_LOOK_FOR, shown=False)
+        if m == "tied":
+            return Pitchfork(f"Tied L_σ: critical points on the axes against λ (λ = y² = {_g(y * y)}, "
+                             f"x² = {_g(x * x)})", "critical w (the nonzero one of w₁, w₂)", legend,
+                             _tied_look_for(x, y))
+        if m == "prediction":
+            xy = _g(x * y)
+            if x * y == 0:
+                return Pitchfork("L_σ: critical points against λ (xy = 0: only the origin)", diagonal, legend,
+                                 "With xy = 0 (no input x, or no target y) the sum loss's only critical "
+                                 "point is the origin for every λ > 0. Raise x and y to see its minima "
+                                 "merge into the origin at λ = xy.")
+            return Pitchfork(f"L_σ: critical points against λ (pitchfork at λ = xy = {xy})", diagonal, legend,
+                             f"Drag λ past xy = {xy}: the sum loss's two minima slide into the origin and "
+                             "vanish there — the target y moves the pitchfork from λ = x² to λ = xy — while "
+                             "the product loss's curve of minima only shrinks towards the origin.")
+        if x == 0:
+            return Pitchfork("L_σ: critical points against λ (x = 0: only the origin)", diagonal, legend,
+                             "With x = 0 there are no data: the sum loss is its regularizer alone, whose "
+                             "only critical point is the origin. Raise x to see critical points appear "
+                             "and vanish as λ moves.")
+        if m == "alpha" and self.alpha != 2:
+            a = _g(self.alpha)
+            if self.alpha > 2:
+                return Pitchfork(f"L_σ with α = {a}: the minima shrink, never vanish", diagonal, legend,
+                                 f"With α = {a} > 2 the regularizer is flatter than w² at 0, so the origin "
+                                 "stays a saddle and the two minima only shrink towards it as λ grows: "
+                                 "nothing appears or vanishes. Set α = 2 for the paper's pitchfork, "
+                                 "below 2 for a saddle-node.")
+            rows, _ = self.bifurcation_rows()
+            fold = max((lam for lam, w, _ in rows if w != 0), default=0.0)
+            kink = "not even a first, a kink" if self.alpha <= 1 else "only a first"
+            return Pitchfork(f"L_σ with α = {a}: a saddle-node at λ ≈ {fold:.2f}", diagonal, legend,
+                             f"With α = {a} < 2 the regularizer λ(|w₁|^α + |w₂|^α) has no second "
+                             f"derivative at 0 ({kink}), so the origin is a minimum at every λ > 0 — a "
+                             "non-smooth one (dotted marker: no Hessian, no Morse index). Drag λ up: "
+                             "the minima do not slide into the origin; each meets a saddle that moved "
+                             f"out of it, and the two vanish together at λ ≈ {fold:.2f} (a saddle-node, "
+                             "or fold). Set α = 2 for the paper's pitchfork.")
+        x2 = _g(x * x)
+        guide = (", the blue dotted curves" if m == "paper" else "")
+        return Pitchfork(f"L_σ: critical points against λ (pitchfork at λ = x² = {x2})", diagonal, legend,
+                         f"Drag λ past x² = {x2}: the sum loss's two minima slide into the origin and "
+                         "vanish there (a pitchfork), while the product loss's curve of minima only "
+                         f"shrinks towards the origin{guide}. Critical points are found from the "
+                         "formulas and classified from the Hessian here, live; hover over a marker for "
+                         "its eigenvalues.")
+
+
+@dataclass(frozen=True)
+class Pitchfork:
+    """The words around the bifurcation plot: its title and y-axis label, the legend under it
+    (``BIFURCATION_LEGEND``) and the "What to look for" text beside it; ``shown`` False where
+    the mode has no λ to sweep (weight alignment), and so no plot."""
+
+    title: str
+    y_label: str
+    legend: str
+    look_for: str
+    shown: bool = True
+
+
+def _g(value: float) -> str:
+    """A setting's value in a caption: three significant digits."""
+    return f"{value:.3g}"
+
+
+def _tied_look_for(x: float, y: float) -> str:
+    """The tied mode's "What to look for": which axis's pair goes first, at which λ."""
+    if x == y:
+        return (f"With x = y the data's two directions have the same variance: the minima form a circle "
+                f"w₁² + w₂² = 1 − λ/x², which shrinks into the origin at λ = x² = {_g(x * x)}.")
+    (low, low_name, low_axis), (high, high_name, high_axis) = sorted([(y * y, "y²", "w₂"), (x * x, "x²", "w₁")])
+    if low == 0:
+        return (f"Only one direction carries data ({low_name} = 0): the critical points off the origin are a pair "
+                f"of minima on the {high_axis} axis, which merges into the origin as λ passes "
+                f"{high_name} = {_g(high)}.")
+    return (f"W = [w₁, w₂]ᵀ is one vector, so the critical points lie on the axes — the data's two "
+            f"directions — not on the diagonal. Drag λ past {low_name} = {_g(low)}: the pair on the "
+            f"{low_axis} axis (saddles) merges into the origin; past {high_name} = {_g(high)} the pair on "
+            f"the {high_axis} axis (the minima) does, and the origin is left as the only minimum. The "
+            "direction with less variance collapses first.")
+
+
+#: weight alignment's "What to look for": no λ to sweep, so no bifurcation plot
+ALIGNMENT_LOOK_FOR = (
+    "No λ to sweep here, so no pitchfork: four weights shape one loss (each explained under the mode "
+    "selector). Set λ_pred = 0: what is left is the autoencoder's loss with a bonus for agreeing "
+    "weights, symmetric under w₁ ↔ w₂, and its minima are a pair on the diagonal. Raise λ_pred: the "
+    "target y pulls the encoder and one minimum is left. Raise λ_self: a second minimum appears with "
+    "both weights negative (w₁w₂ > 0 is rewarded whatever the signs), a saddle between the two. Raise "
+    "λ_reg: the minima shrink towards the origin.")
+
 
 #: what the pitchfork plot shows, per mode: a legend or caption for the page to put beside it
 BIFURCATION_LEGEND = {
     "paper": ("Dots: the sum loss's critical points w₁ = w₂ = w at each λ, coloured by type (green "
               "minimum, orange saddle); the two minima ±√(1 − λ/x²) merge into the origin at λ = x². "
-              "Blue dashed: the product loss's minima on the diagonal, w = ±√(x²/(x²+λ)) — where its "
-              "curve of minima w₁w₂ = x²/(x²+λ) crosses it: they shrink towards 0 but never vanish."),
+              "Blue dotted: the product loss's level — its minima on the diagonal, w = ±√(x²/(x²+λ)), "
+              "where its curve of minima w₁w₂ = x²/(x²+λ) crosses it: they shrink towards 0 but never "
+              "vanish."),
     "alpha": ("Dots: the sum loss's critical points on the diagonal at each λ, coloured by type (green "
               "minimum, orange saddle, red maximum). For α < 2 the origin is a non-smooth minimum at "
-              "every λ > 0, and a saddle and a minimum appear and vanish together."),
+              "every λ > 0, and each minimum vanishes together with a saddle (a saddle-node); at α = 2 "
+              "the paper's pitchfork, above 2 the minima never vanish."),
     "tied": ("Dots: the tied sum loss's critical points on the axes at each λ (w is the nonzero "
              "weight), coloured by type; each pair merges into the origin as λ passes x² or y²."),
-    "prediction": ("Dots: the sum loss's critical points w₁ = ±w, w₂ = ±sign(xy)·w at each λ, coloured "
-                   "by type; the two minima merge into the origin at λ = |xy|."),
+    "prediction": ("Dots: the sum loss's critical points w₁ = w₂ = w at each λ, coloured by type; the two "
+                   "minima merge into the origin at λ = xy."),
     "alignment": "No λ to sweep here: the weight alignment loss has its own four weights.",
 }
 #: the largest step in w between neighbouring dots of a branch (~4 px on the page's plot)
@@ -276,34 +397,38 @@ class LandscapePage(shell.Page):
         st = self.state
         self.ranges = (plots.Range1d(-EXTENT, EXTENT, bounds=(-EXTENT, EXTENT)),
                        plots.Range1d(-EXTENT, EXTENT, bounds=(-EXTENT, EXTENT)))
-        self.surfaces, self.summaries, self.formulas, self.columns = {}, {}, {}, {}
-        self.surface_row = pn.Row()
+        self.surfaces, self.surface_panes, self.summaries, self.formulas, self.columns = {}, {}, {}, {}, {}
+        # three maps side by side from a 1280-pixel screen with the sidebar open, growing with it
+        self.surface_row = plots.wrapping_row()
         for kind in self.state.kinds():
             self.add_surface(kind)
-        self.bifurcation = plots.BifurcationPlot("L_σ: critical points against λ (pitchfork at λ = x²)", 4.0)
-        self.plot3d = PlotlyFigure(plot_height=440, sizing_mode="stretch_width")
-        self.show3d = shell.LiveToggle(label="Show the 3-D surface", value=False, css_classes=["show-3d"])
-        self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("view3d",)), "value")
+        self.bifurcation = plots.BifurcationPlot("", 4.0, width=460, height=330)
+        self.bifurcation_pane = plots.scaled(self.bifurcation.figure)
+        self.look_for = panes.HTML("", css_classes=["look-for"], sizing_mode="stretch_width",
+                                   styles={"font-size": "14px", "line-height": "1.45"})
+        self.bifurcation_legend = panes.HTML("", css_classes=["bifurcation-legend"], sizing_mode="stretch_width",
+                                             styles={"font-size": "12px", "color": "#555"})
+        self.plot3d = PlotlyFigure(plot_height=480, sizing_mode="stretch_width", css_classes=["surface-3d"])
+        self.show3d = shell.LiveToggle.from_param(st.param.show3d, css_classes=["show-3d"], width=220)
 
         self.widgets = {name: shell.LiveFloatSlider.from_param(st.param[name], sizing_mode="stretch_width")
                         for name in ("lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self")}
         self.widgets["mode"] = shell.LiveSelect.from_param(st.param.mode, sizing_mode="stretch_width")
         self.widgets["log_color"] = shell.LiveCheckbox.from_param(st.param.log_color)
+        self.mode_help = panes.HTML("", css_classes=["mode-help"], sizing_mode="stretch_width",
+                                    styles={"font-size": "12.5px", "color": "#444", "line-height": "1.4"})
         order = ["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self", "log_color"]
-        self.controls = pn.Column(*(self.widgets[n] for n in order), sizing_mode="stretch_width")
+        self.controls = pn.Column(self.widgets["mode"], self.mode_help, *(self.widgets[n] for n in order[1:]),
+                                  sizing_mode="stretch_width")
         self.set_visibility()
+        self.pitchfork_plot = plots.share(self.bifurcation_pane, self.bifurcation_legend, basis=380, max_width=760)
         main = pn.Column(
             self.surface_row,
             pn.pane.Str(plots.LEGEND, styles={"font-size": "12px", "color": "#555"}),
-            pn.Row(pn.pane.Bokeh(self.bifurcation.figure),
-                   pn.Column(pn.pane.Markdown(
-                       "**What to look for.** Drag λ past x²: the sum loss's two minima slide into the "
-                       "origin and vanish (a pitchfork), while the product loss's hyperbola of minima "
-                       "only shrinks towards the origin. Critical points are found from the formulas and "
-                       "classified from the Hessian here, live; hover over a marker for its eigenvalues.",
-                       width=420))),
+            plots.wrapping_row(self.pitchfork_plot, plots.share(self.look_for, basis=300, max_width=640)),
             pn.Column(pn.Row(self.show3d, shell.LiveSelect.from_param(st.param.view3d, width=220)),
-                      self.plot3d),
+                      self.plot3d, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
         )
         self.redraw(None)
         return self.controls, main
@@ -311,7 +436,7 @@ class LandscapePage(shell.Page):
     def compact(self, focus: str = "surfaces"):
         """Embed mode and the lecture: the controls in one row over the surfaces (``focus=
         "surfaces"``), or the sum loss beside its pitchfork (``focus="pitchfork"``)."""
-        self.show3d.value = False
+        self.state.show3d = False
         self.compact_focus = focus
         names = ["mode", "lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self"]
         if focus == "pitchfork":
@@ -320,22 +445,23 @@ class LandscapePage(shell.Page):
         controls = pn.Row(*(self.widgets[n] for n in names), sizing_mode="stretch_width", margin=0)
         for key in self.surfaces:
             self._compact_surface(key)
+        self.surface_row.styles = {}  # one row of fixed sizes: an embed is a fixed 960 × 540
         if focus == "pitchfork":
             for key, col in self.columns.items():
                 shell.show(col, key == "sum")
-            self.bifurcation.figure.width, self.bifurcation.figure.height = 440, 330
-            body = pn.Row(self.columns["sum"], pn.pane.Bokeh(self.bifurcation.figure))
+            body = pn.Row(self.columns["sum"], plots.fixed(pn.pane.Bokeh(self.bifurcation.figure), 440, 330))
         else:
             body = self.surface_row
         return pn.Column(controls, body, pn.pane.Str(plots.LEGEND, styles={"font-size": "11px", "color": "#555"},
                                                      margin=(0, 10)), margin=0)
 
     def _compact_surface(self, key: str) -> None:
-        fig = self.surfaces[key].figure
-        fig.width, fig.height = (300, 285) if getattr(self, "compact_focus", "") != "pitchfork" else (360, 330)
+        width, height = (300, 285) if getattr(self, "compact_focus", "") != "pitchfork" else (360, 330)
+        plots.fixed(self.surface_panes[key], width, height)
         self.formulas[key].visible = False
         self.summaries[key].styles = {"font-size": "12px", "line-height": "1.3"}
-        self.columns[key].width = fig.width + 12
+        self.columns[key].param.update(sizing_mode="fixed", width=width + 12, min_width=None, max_width=None,
+                                       styles={})
 
     def add_surface(self, key: str) -> None:
         """A map with its formula and summary. Built on first use: the alignment map only when
@@ -345,12 +471,13 @@ class LandscapePage(shell.Page):
         x_range, y_range = self.ranges
         self.surfaces[key] = plots.SurfacePlot(KIND_TITLES.get(key, "Weight alignment loss"), EXTENT, N,
                                                x_range=x_range, y_range=y_range)
+        self.surface_panes[key] = plots.scaled(self.surfaces[key].figure)
         self.summaries[key] = panes.HTML("", css_classes=["summary", f"summary-{key}"],
                                          sizing_mode="stretch_width", styles={"font-size": "13px"})
         self.formulas[key] = panes.LaTeX("", renderer="katex", css_classes=["formula", f"formula-{key}"],
-                                         styles={"font-size": "14px"})
-        self.columns[key] = pn.Column(pn.pane.Bokeh(self.surfaces[key].figure), self.formulas[key],
-                                      self.summaries[key], width=350, css_classes=[f"surface-{key}"])
+                                         styles={"font-size": "14px"}, sizing_mode="stretch_width")
+        self.columns[key] = plots.share(self.surface_panes[key], self.formulas[key], self.summaries[key],
+                                        basis=290, max_width=580, css_classes=[f"surface-{key}"])
         self.surface_row.append(self.columns[key])
         if getattr(self, "compact_focus", None):
             self._compact_surface(key)
@@ -368,33 +495,48 @@ class LandscapePage(shell.Page):
             names[n] = m == "alignment"
         for widget_name, visible in names.items():
             shell.show(self.widgets[widget_name], visible)
+        self.mode_help.object = f'<span class="mode-help-text">{html.escape(MODE_HELP[m])}</span>'
+
+    def draw_pitchfork(self):
+        """The bifurcation plot's dots and guides, and the words around it, for this mode, x, y, α."""
+        st = self.state
+        rows, lines = st.bifurcation_rows()
+        self.bifurcation.update(LAM_GRID, rows, lines)
+        words = st.pitchfork()
+        self.bifurcation.caption(words.title, words.y_label)
+        shell.show(self.pitchfork_plot, words.shown)
+        self.bifurcation_legend.object = f'<span class="legend-text">{html.escape(words.legend)}</span>'
+        self.look_for.object = (f'<b>What to look for.</b> <span class="look-for-text">'
+                                f"{html.escape(words.look_for)}</span>")
 
     def redraw(self, changed):
         """Repaint what depends on the changed parameters (all of it when ``changed`` is None)."""
         st = self.state
-        only_3d = changed is not None and set(changed) <= {"view3d"}
+        only_3d = changed is not None and set(changed) <= {"view3d", "show3d"}
         if changed is None or "mode" in changed:
             for key in st.kinds():
                 self.add_surface(key)
             self.set_visibility()
+        sets = {}
         if not only_3d:
             # The unregularized loss does not depend on λ: a λ change leaves its map as it is.
             kinds = [k for k in st.kinds() if not (changed == ("lam",) and k == "unregularized")]
             for p in st.panels(kinds):
+                sets[p.key] = p.sets
                 self.surfaces[p.key].update(p.z, p.sets, log=st.log_color)
                 self.formulas[p.key].object = p.formula
                 self.summaries[p.key].object = f'<span class="summary-text">{html.escape(p.summary)}</span>'
-            if changed is None or set(changed) - {"lam", "log_color"}:
-                rows, lines = st.bifurcation_rows()
-                self.bifurcation.update(LAM_GRID, rows, lines)
+            if changed is None or set(changed) & {"mode", "x", "y", "alpha"}:
+                self.draw_pitchfork()
             self.bifurcation.mark(st.lam)
-        self.plot3d.shown = self.show3d.value
-        if self.show3d.value:
+        self.plot3d.shown = st.show3d
+        if st.show3d:
             # a 60 × 60 grid: plenty for a rotatable view, ~15 kB per update
             kind = "alignment" if st.mode == "alignment" else st.view3d
             w = np.linspace(-EXTENT, EXTENT, 60)
             self.plot3d.param.update(**surface(w, st.loss_grid(kind, w[None, :], w[:, None]),
-                                               KIND_TITLES.get(kind, "Weight alignment loss")))
+                                               KIND_TITLES.get(kind, "Weight alignment loss"),
+                                               sets=sets[kind] if kind in sets else st.sets(kind)))
 
 
 #: the page class the registry (app.pages) names

@@ -1,5 +1,6 @@
 """The Landscape page without a browser: URL parsing, the state → numbers path, the summary."""
 
+import html
 import re
 
 import numpy as np
@@ -314,3 +315,226 @@ def test_non_smooth_points_say_so_on_hover_instead_of_a_morse_index():
     page.state.param.update(mode="paper", lam=0.5)
     data = page.surfaces["sum"].points.data
     assert data["index"] == ["1", "0", "0"] and data["marker"] == ["triangle", "circle", "circle"]
+
+
+# --------------------------------------------------------------------------- issue #21: each mode's own words
+
+def built_page(**state) -> LandscapePage:
+    page = LandscapePage(sync_url=False, **state)
+    page.build()
+    return page
+
+
+def test_the_mode_selector_shows_words_and_the_url_keeps_the_key():
+    """The selector showed the raw keys paper / alpha / tied / prediction / alignment."""
+    page = built_page()
+    select = page.widgets["mode"]
+    assert list(select.options) == [landscape.MODES[m] for m in ("paper", "alpha", "tied", "prediction", "alignment")]
+    assert not set(select.options) & {"paper", "alpha", "tied", "prediction", "alignment"}
+    select.value = "tied"  # the widget's value is still the key …
+    assert page.state.mode == "tied" and query.encode(page.state, ["mode"]) == {"mode": "tied"}  # … and so is the URL's
+    assert select.labels[select.values.index("tied")] == "Tied vector case (m = 2, k = 1)"
+
+
+def test_each_mode_is_explained_in_one_line_under_the_selector():
+    page = built_page()
+    for mode in landscape.MODES:
+        page.state.mode = mode
+        assert landscape.MODE_HELP[mode] in html.unescape(page.mode_help.object)
+        assert "\n" not in landscape.MODE_HELP[mode]
+    alignment = landscape.MODE_HELP["alignment"]
+    # what each weight multiplies, as the authors' js/landscape.js writes the loss
+    for term in ("λ_pred (y − w₁x)²", "λ_info (x − w₂w₁x)²", "λ_reg (w₁² + w₂²)", "−2λ_self w₁w₂"):
+        assert term in alignment, term
+
+
+def _branch_end(rows) -> float:
+    """The largest λ at which the rows have a critical point off the origin."""
+    return max(lam for lam, w, _ in rows if w != 0)
+
+
+def test_the_paper_pitchfork_is_titled_at_x_squared_and_says_the_blue_dots_are_the_product_loss():
+    page = built_page(x=1.2)
+    fig = page.bifurcation.figure
+    assert fig.title.text == "L_σ: critical points against λ (pitchfork at λ = x² = 1.44)"
+    assert fig.yaxis[0].axis_label == "critical w₁ (= w₂ on the diagonal)"
+    assert "Drag λ past x² = 1.44" in page.look_for.object
+    legend = page.bifurcation_legend.object
+    assert "Blue dotted: the product loss" in legend and legend.count("x²/(x²+λ)") == 2
+    # the words say dotted: the guides are drawn dotted, in blue
+    (guides,) = [r for r in fig.renderers if "xs" in r.data_source.data]
+    assert guides.glyph.line_dash == "dotted" and set(guides.data_source.data["color"]) == {"#1f77b4"}
+    assert shell_shown(page.pitchfork_plot)
+
+
+def shell_shown(component) -> bool:
+    from app import shell
+
+    return shell.shown(component)
+
+
+def test_prediction_mode_bifurcates_at_lambda_equals_xy_not_x_squared():
+    """(y − w₂w₁x)² + λ(w₁² + w₂²): on the diagonal w² = (xy − λ)/x², so the minima reach the
+    origin at λ = xy (0.7 for x = 1, y = 0.7), where the paper mode's caption said x² = 1."""
+    page = built_page(mode="prediction", x=1.0, y=0.7)
+    rows, lines = page.state.bifurcation_rows()
+    assert _branch_end(rows) == pytest.approx(0.7, abs=1e-3) and lines == ()
+    assert page.bifurcation.figure.title.text == "L_σ: critical points against λ (pitchfork at λ = xy = 0.7)"
+    words = page.look_for.object
+    assert "Drag λ past xy = 0.7" in words and "x² = " not in words
+
+
+def test_alpha_one_is_a_saddle_node_at_the_closed_form_fold():
+    """α = 1: on the diagonal f(w) = x²(1 − w²)² + 2λ|w|; off the origin f' = 0 where
+    λ = 2x²w(1 − w²), largest at w = 1/√3: a saddle and a minimum meet and vanish at
+    λ = 4x²/(3√3) ≈ 0.770 (x = 1) — a saddle-node, not a pitchfork at x²."""
+    page = built_page(mode="alpha", alpha=1.0, x=1.0)
+    fold = 4 / (3 * np.sqrt(3))
+    assert _branch_end(page.state.bifurcation_rows()[0]) == pytest.approx(fold, abs=1e-4)
+    assert page.bifurcation.figure.title.text == f"L_σ with α = 1: a saddle-node at λ ≈ {fold:.2f}"
+    words = page.look_for.object
+    assert "saddle-node" in words and "non-smooth" in words and "Drag λ past x²" not in words
+    page.state.alpha = 3.0  # flatter than w² at 0: the minima shrink and never vanish
+    assert page.bifurcation.figure.title.text == "L_σ with α = 3: the minima shrink, never vanish"
+    assert _branch_end(page.state.bifurcation_rows()[0]) == landscape.LAM_GRID[-1]
+    page.state.alpha = 2.0  # the paper's pitchfork
+    assert page.bifurcation.figure.title.text == "L_σ: critical points against λ (pitchfork at λ = x² = 1)"
+
+
+@pytest.mark.parametrize("x, y, first, second", [(1.0, 0.7, ("y²", 0.49, "w₂"), ("x²", 1.0, "w₁")),
+                                                 (0.6, 1.1, ("x²", 0.36, "w₁"), ("y²", 1.21, "w₂"))])
+def test_the_tied_mode_bifurcates_at_y_squared_and_x_squared_on_the_axes(x, y, first, second):
+    """Tied W = [w₁, w₂]ᵀ, X = diag(x, y): the critical points off the origin lie on the axes with
+    ‖W‖² = 1 − λ/σ² for σ² = x², y² — the pair along the smaller variance goes first."""
+    page = built_page(mode="tied", x=x, y=y)
+    rows, _ = page.state.bifurcation_rows()
+    off_origin = {}
+    for lam, w, _ in rows:
+        off_origin.setdefault(lam, []).append(w)
+    for lam, ws in off_origin.items():
+        ws = sorted(abs(w) for w in ws if w != 0)
+        if 0.01 < lam < first[1] - 0.01:  # both pairs
+            assert ws == pytest.approx(sorted(2 * [np.sqrt(1 - lam / first[1]), np.sqrt(1 - lam / second[1])]))
+        elif first[1] + 0.01 < lam < second[1] - 0.01:  # the pair along the larger variance
+            assert ws == pytest.approx(2 * [np.sqrt(1 - lam / second[1])])
+        elif lam > second[1] + 0.01:
+            assert ws == []
+    assert _branch_end(rows) == pytest.approx(second[1], abs=1e-3)
+    fig = page.bifurcation.figure
+    assert fig.title.text == (f"Tied L_σ: critical points on the axes against λ (λ = y² = {y * y:.3g}, "
+                              f"x² = {x * x:.3g})")
+    assert "nonzero" in fig.yaxis[0].axis_label and "diagonal" not in fig.yaxis[0].axis_label
+    words = page.look_for.object
+    assert "not on the diagonal" in words
+    assert words.index(f"past {first[0]} = {first[1]:.3g}: the pair on the {first[2]} axis") < words.index(
+        f"past {second[0]} = {second[1]:.3g} the pair on the {second[2]} axis")
+
+
+def test_alignment_mode_has_no_pitchfork_and_no_lambda_to_drag():
+    """Alignment mode showed an empty pitchfork and "Drag λ past x²" beside a page without a λ slider."""
+    page = built_page(mode="alignment")
+    assert not shell_shown(page.pitchfork_plot) and page.state.bifurcation_rows() == ((), ())
+    words = page.look_for.object
+    assert "no pitchfork" in words and "Drag λ" not in words and "λ_self" in words
+    page.state.mode = "paper"
+    assert shell_shown(page.pitchfork_plot) and "Drag λ past x²" in page.look_for.object
+
+
+def test_the_caption_changes_with_x_and_mode_but_a_lambda_change_leaves_it_alone():
+    page = built_page()
+    title = page.bifurcation.figure.title
+    events = []
+    title.on_change("text", lambda attr, old, new: events.append(new))
+    page.state.lam = 1.7
+    page.state.log_color = False
+    assert events == []
+    page.state.x = 1.5
+    assert events == ["L_σ: critical points against λ (pitchfork at λ = x² = 2.25)"]
+
+
+def test_the_shape_legend_says_what_a_dotted_marker_is():
+    assert "dotted marker = non-smooth" in plots.LEGEND
+    page = built_page(mode="alpha", alpha=1.0, lam=2.0)
+    assert page.surfaces["sum"].points.data["marker"] == ["circle_dot"]  # a dot in the marker
+
+
+# --------------------------------------------------------------------------- issue #21: the 3-D view
+
+def test_three_d_shown_is_part_of_the_state_and_the_url():
+    st = LandscapeState()
+    values, notices = query.parse(st, st.URL_PARAMS, args(show3d="true", view3d="product"))
+    assert values == {"show3d": True, "view3d": "product"} and not notices
+    page = built_page(**values)
+    assert page.plot3d.shown and page.show3d.value
+    assert page.plot3d.layout["title"]["text"] == "L_π (product)"
+    page.show3d.value = False  # the toggle is the state's
+    assert not page.state.show3d and not page.plot3d.shown
+    assert query.encode(page.state, ["show3d"]) == {"show3d": "false"}
+
+
+def _marks(page) -> dict:
+    """name → (x, y, z, loss) of each critical-set trace of the 3-D figure."""
+    a = page.plot3d.arrays
+    out = {}
+    for trace in page.plot3d.data[1:]:
+        key = trace["x"][1:-2]
+        out[trace["name"]] = tuple(np.asarray(a[f"{key}_{c}"], float) for c in ("x", "y", "z", "loss"))
+    return out
+
+
+def test_the_3d_surface_marks_the_papers_critical_points():
+    """x = 1, λ = 0.5: L_σ has a saddle at the origin (loss x² = 1) and minima at
+    ±(√0.5, √0.5) with loss (1 − 0.5)² + 2·0.5·0.5 = 0.75; each marker sits just above the loss."""
+    page = built_page(show3d=True)
+    assert page.plot3d.data[0]["type"] == "surface"
+    marks = _marks(page)
+    assert set(marks) == {"saddle", "minimum"}
+    x, y, z, loss = marks["minimum"]
+    assert sorted(x) == pytest.approx([-np.sqrt(0.5), np.sqrt(0.5)], abs=1e-6) and np.allclose(x, y)
+    assert loss == pytest.approx([0.75, 0.75], abs=1e-6) and np.all(z > loss) and np.all(z - loss < 2.0)
+    x, y, z, loss = marks["saddle"]
+    assert (x, y, loss) == (pytest.approx([0.0]), pytest.approx([0.0]), pytest.approx([1.0]))
+    symbols = {t["name"]: t["marker"]["symbol"] for t in page.plot3d.data[1:]}
+    assert symbols == {"saddle": "diamond", "minimum": "circle"}
+    colours = {t["name"]: t["marker"]["color"] for t in page.plot3d.data[1:]}
+    assert colours == {"saddle": plots.COLORS["saddle"], "minimum": plots.COLORS["minimum"]}
+    page.state.lam = 1.5  # past x²: the minima merged into the origin, now the only minimum (loss x² = 1)
+    marks = _marks(page)
+    assert set(marks) == {"minimum"}
+    assert [list(v) for v in marks["minimum"][:2]] == [[0.0], [0.0]] and marks["minimum"][3] == pytest.approx([1.0])
+
+
+def test_the_3d_product_surface_draws_its_curve_of_minima_inside_the_plot():
+    """L_π's minima lie on the hyperbola w₁w₂ = x²/(x² + λ) = 2/3 (x = 1, λ = 0.5): drawn as a
+    line, broken (NaN) between its branches and where it leaves |w| ≤ 2."""
+    page = built_page(show3d=True, view3d="product")
+    x, y, z, loss = _marks(page)["curve of minima"]
+    inside = ~np.isnan(x)
+    assert np.isnan(x).sum() >= 2 and inside.sum() > 20
+    assert x[inside] * y[inside] == pytest.approx(2 / 3, rel=1e-5)
+    assert np.abs(x[inside]).max() <= 2 and np.abs(y[inside]).max() <= 2
+    (trace,) = [t for t in page.plot3d.data if t["name"] == "curve of minima"]
+    assert trace["mode"] == "lines"
+
+
+def test_non_smooth_points_get_the_open_marker_in_3d():
+    page = built_page(mode="alpha", alpha=1.0, lam=2.0, show3d=True)
+    symbols = {t["name"]: t["marker"]["symbol"] for t in page.plot3d.data[1:] if t["mode"] == "markers"}
+    assert symbols == {"minimum (non-smooth)": "circle-open"}
+
+
+def test_the_3d_camera_looks_across_the_diagonal_so_both_wells_show():
+    """The sum loss's wells lie on the diagonal w₁ = w₂: seen along it (plotly's default eye
+    (1.25, 1.25, 1.25)) one hides behind the other. Seen from across it their screen positions
+    differ by the component of their separation (1, 1) perpendicular to the view."""
+    from app.plot3d import SURFACE_CAMERA
+
+    page = built_page(show3d=True)
+    scene = page.plot3d.layout["scene"]
+    assert scene["camera"] == SURFACE_CAMERA and page.plot3d.layout["uirevision"]
+    eye = np.array([scene["camera"]["eye"][c] for c in "xyz"], float)
+    ground = eye[:2] / np.linalg.norm(eye[:2])
+    along = abs(ground @ np.array([1.0, 1.0]) / np.sqrt(2))  # 1: looking along the diagonal, 0: across it
+    assert along < 0.5
+    elevation = np.degrees(np.arctan2(eye[2], np.linalg.norm(eye[:2])))
+    assert 30 < elevation < 65  # from above enough to see into the wells, low enough to see their depth

@@ -91,3 +91,58 @@ def test_short_columns_near_decades_and_halfway():
         assert float(f"{g:.7g}") == g and abs(g - w) <= 1.01e-6 * abs(v), (v, g, w)
     assert same.mean() > 0.95
     assert np.signbit(plots._short([-0.0] * 40)).all()
+
+
+# ----------------------------------------------------------------------------- 3-D marks and layouts
+
+def _set(shape, kind, points, loss, smooth=True):
+    from lae_core.scalar import CriticalSet
+
+    points = np.asarray(points, float)
+    return CriticalSet(shape, points, loss, kind, None if not smooth else 0, shape == "curve",
+                       None if not smooth else np.zeros((len(points), 2)), "test", smooth)
+
+
+def test_critical_marks_put_one_trace_per_kind_of_set_above_its_loss():
+    from app.plot3d import critical_marks
+
+    sets = [_set("point", "minimum", [[0.5, 0.5]], 0.75), _set("point", "minimum", [[-0.5, -0.5]], 0.75),
+            _set("point", "saddle", [[0.0, 0.0]], 1.0), _set("point", "minimum", [[0.0, 0.0]], 0.0, smooth=False),
+            _set("curve", "minimum", [[0.5, 2.0], [1.0, 1.0], [2.5, 0.4]], 0.2)]
+    traces, arrays = critical_marks(sets, extent=2.0, lift=0.1)
+    names = [t["name"] for t in traces]
+    assert names == ["minimum", "saddle", "minimum (non-smooth)", "curve of minima"]
+    symbols = [t.get("marker", {}).get("symbol") for t in traces]
+    assert symbols == ["circle", "diamond", "circle-open", None] and traces[3]["mode"] == "lines"
+    assert all(v.dtype == np.float32 for v in arrays.values())  # sent as binary
+    get = lambda t, c: np.asarray(arrays[t[c][1:]], float)  # noqa: E731  ("@name" → arrays[name])
+    assert get(traces[0], "x").tolist() == [0.5, -0.5] and get(traces[0], "y").tolist() == [0.5, -0.5]
+    assert get(traces[0], "z") == pytest.approx([0.85, 0.85]) and get(traces[0], "customdata") == pytest.approx(0.75)
+    # the curve: its point outside |w| ≤ 2 and the row after it are gaps (NaN), the rest kept
+    cx, cy = get(traces[3], "x"), get(traces[3], "y")
+    assert cx[:2].tolist() == [0.5, 1.0] and cy[:2].tolist() == [2.0, 1.0] and np.isnan(cx[2:]).all()
+    assert critical_marks([], 2.0, 0.1) == ([], {})
+
+
+def test_layout_helpers_make_a_wrapping_row_of_shares_and_fixed_compact_figures():
+    fig = plots.titled_figure("t", 400, 300)
+    pane = plots.scaled(fig)
+    assert fig.sizing_mode == pane.sizing_mode == "scale_width" and (fig.width, fig.height) == (400, 300)
+    share = plots.share(pane, basis=320, max_width=640)
+    row = plots.wrapping_row(share)
+    assert row.styles["flex-wrap"] == "wrap" and row.sizing_mode == "stretch_width"
+    assert (share.min_width, share.max_width, share.styles["flex"]) == (320, 640, "1 1 320px")
+    plots.fixed(pane, 200, 150)
+    assert fig.sizing_mode == pane.sizing_mode == "fixed" and (fig.width, fig.height) == (200, 150)
+
+
+def test_the_bifurcation_caption_changes_only_what_differs():
+    plot = plots.BifurcationPlot("a", 4.0)
+    doc = Document()
+    doc.add_root(plot.figure)
+    events = []
+    doc.on_change(lambda event: events.append(event))
+    plot.caption("a", plot.figure.yaxis[0].axis_label)
+    assert events == []
+    plot.caption("b", "w")
+    assert plot.figure.title.text == "b" and plot.figure.yaxis[0].axis_label == "w" and len(events) == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.pages.landscape import MODES
 from tests.support import SHOWN_FIRST_JS
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +26,6 @@ def test_the_benchmarks_pick_the_control_on_screen_not_one_hidden_with_css(app):
     found = app.page.evaluate(PICK_JS, ["λ", "λ_pred"])
     assert found["all"] == [["λ", True], ["λ_pred", True]]  # both "visible" as Bokeh sees it …
     assert found["picked"] == ["λ_pred"]  # … but λ is hidden with CSS in this mode
-    app.select("Mode").select_option("paper")
+    app.select("Mode").select_option(label=MODES["paper"])  # the selector shows words, not keys
     app.wait_until(lambda: app.page.evaluate(PICK_JS, ["λ", "λ_pred"])["picked"] == ["λ"])
     app.assert_clean()

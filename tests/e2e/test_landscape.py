@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.pages.landscape import MODES
 from tests.e2e.conftest import ONE_POINT, SCREENSHOTS, THREE_POINTS
 from tests.support import read_colour_bar_label as read_label
 
@@ -126,7 +127,7 @@ def test_a_shared_url_reopens_its_state(app, log_color):
                 step = ticks[1] - ticks[0]
                 assert np.allclose(np.diff(ticks), step, rtol=1e-9)
                 assert round(step / 10 ** math.floor(math.log10(step) + 1e-9), 9) in (1, 2, 5)
-    assert app.select("Mode").input_value() == "paper"
+    assert app.select("Mode").input_value() == MODES["paper"] and app.query()["mode"] == "paper"
     assert app.notices() == []
     app.assert_clean()
 
@@ -190,7 +191,7 @@ def test_a_malformed_url_gets_plain_text_notices_and_the_page_keeps_working(app)
     assert app.page.evaluate(INJECTED, "alert(1)") == []
     assert app.record.dialogs == []
     # Defaults in force, and the page still answers the slider.
-    assert app.select("Mode").input_value() == "paper"
+    assert app.select("Mode").input_value() == MODES["paper"]
     assert app.summary("sum").startswith(THREE_POINTS)
     drag = app.grab_slider("λ")
     drag.move_to(2.0)
@@ -221,6 +222,11 @@ def test_the_address_bar_shows_the_corrected_state_after_a_bad_url(app):
 
 # --------------------------------------------------------------------------- modes
 
+def choose_mode(app, mode: str) -> None:
+    """Pick a mode as a visitor does, by the words the selector shows (the URL keeps its key)."""
+    app.select("Mode").select_option(label=MODES[mode])
+
+
 def _visible_summaries(app) -> dict[str, str]:
     out = {}
     for kind in ("unregularized", "product", "sum", "alignment"):
@@ -238,7 +244,7 @@ def _slider_visible(app, title: str) -> bool:
 def test_alpha_mode_at_alpha_2_is_the_papers_sum_loss_and_follows_alpha(app):
     app.open("/")
     paper = app.summary("sum")
-    app.select("Mode").select_option("alpha")
+    choose_mode(app, "alpha")
     app.wait_until(lambda: app.query().get("mode") == "alpha")
     app.wait_until(lambda: _slider_visible(app, "α"))
     # α = 2 is the paper's L2 regularizer (the summary is re-sent with the mode: wait for it to settle)
@@ -261,7 +267,7 @@ def test_alpha_mode_at_alpha_2_is_the_papers_sum_loss_and_follows_alpha(app):
 ])
 def test_switching_mode_redraws_the_summaries(app, mode, sum_contains):
     app.open("/")
-    app.select("Mode").select_option(mode)
+    choose_mode(app, mode)
 
     app.wait_until(lambda: app.query().get("mode") == mode)
     app.wait_until(lambda: all(s in app.summary("sum") for s in sum_contains))
@@ -272,7 +278,7 @@ def test_switching_mode_redraws_the_summaries(app, mode, sum_contains):
 
 def test_alignment_mode_shows_one_surface_and_its_own_sliders(app):
     app.open("/")
-    app.select("Mode").select_option("alignment")
+    choose_mode(app, "alignment")
 
     app.wait_until(lambda: set(_visible_summaries(app)) == {"alignment"})
     summary = _visible_summaries(app)["alignment"]
