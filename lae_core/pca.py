@@ -698,7 +698,8 @@ def _reference(reference, A: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray
 def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=None,
          W1=None, W2=None, lr=None, max_iter=10_000, tol=1e-12, seed=0, batch_size=None,
          target_angle=None, target_relative_error=None,
-         progress: Callable[[float], object] | None = None, cancel=None) -> Race:
+         progress: Callable[[float], object] | None = None, cancel=None,
+         stream: Callable[[dict], object] | None = None) -> Race:
     """Run one LAE-PCA solver, recording PCA's error metrics and the time at every iteration.
 
     The run is ``solvers.solve``'s (the same updates, start, learning rate and stopping rules)
@@ -706,7 +707,12 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
     ``target_relative_error``, if given) are met — status ``"reached"`` — or when ``cancel``
     is set — status ``"cancelled"``, with everything recorded so far. For a worker thread:
     it calls ``progress(fraction)`` (fraction of ``max_iter`` done, in [0, 1]) at most every
-    0.1 s and once at the end, and checks ``cancel.is_set()`` before every step.
+    0.1 s and once at the end, and checks ``cancel.is_set()`` before every step. At the same
+    moments it hands ``stream`` the iterates recorded since its last call, so that a page can
+    draw the race while it runs: a dict of arrays, one entry per iterate, with the keys
+    ``iteration``, ``seconds``, ``loss``, ``transpose_gap``, ``largest_angle``,
+    ``authors_error`` and ``relative_error`` (``None`` where ``Race.relative_error`` is). The
+    pieces, joined, are the returned ``Race``'s columns.
 
     Cost per iteration, after forming ``X Xᵀ`` once: the step O(m²k) (O(m²b) more per
     mini-batch of b columns), the loss O(mkr) with ``r = rank(X Xᵀ) ≤ m`` (through the thin
@@ -739,6 +745,8 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
         Called with the fraction done.
     cancel : threading.Event, optional
         Anything with ``is_set()``; set it to stop the run.
+    stream : callable, optional
+        Called with the rows recorded since its last call (see above).
 
     Returns
     -------
@@ -749,8 +757,8 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
     ValueError
         As ``solvers.solve``; both or neither of ``X`` and ``A``; ``A`` not symmetric PSD;
         a bad ``reference``; ``target_angle`` or ``target_relative_error`` not > 0, or
-        ``target_relative_error`` for a loss without eigenvalues; ``progress`` not callable;
-        ``cancel`` without ``is_set``.
+        ``target_relative_error`` for a loss without eigenvalues; ``progress`` or ``stream``
+        not callable; ``cancel`` without ``is_set``.
     """
     if target_angle is not None:
         target_angle = v.real("target_angle", target_angle, minimum=0.0, strict=True)
@@ -761,6 +769,8 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
         raise ValueError("progress must be a callable taking the fraction done")
     if cancel is not None and not callable(getattr(cancel, "is_set", None)):
         raise ValueError("cancel must be a threading.Event (anything with is_set())")
+    if stream is not None and not callable(stream):
+        raise ValueError("stream must be a callable taking the rows recorded since its last call")
     # NumPy's floating-point warnings are off inside (a number too large becomes inf, as in
     # ``solvers.solve``); a result that is not finite where it must be is a ValueError.
     try:
@@ -775,7 +785,7 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
                 raise ValueError("target_relative_error: only the sum and synthetic losses (λ > 0) "
                                  "give eigenvalues to compare")
             run = _run_race(p, _Recorder(p, U, true_ev, readable), setup, target_angle,
-                            target_relative_error, progress, cancel)
+                            target_relative_error, progress, cancel, stream)
     except OverflowError:         # a Python float beyond float64 (the default learning rate)
         run = None
     if run is None or not v._all_finite((run.seconds, run.loss, run.transpose_gap, run.largest_angle,
@@ -808,6 +818,19 @@ class _Recorder:
             c["ev"].append(solvers._recovered_eigenvalues(s, self.p.lam, self.p.lam_prod))
         self.seconds += time.perf_counter() - t0
 
+    def rows(self, start: int) -> dict:
+        """The iterates recorded from ``start`` on, as ``race``'s ``stream`` receives them."""
+        c = self.columns
+        stop = len(c["seconds"])
+        rel = None
+        if self.readable:
+            rel = (_relative_error(np.array(c["ev"][start:stop]), self.true_ev) if stop > start
+                   else np.zeros(0))
+        return {"iteration": np.arange(start, stop), "seconds": np.array(c["seconds"][start:stop]),
+                "loss": np.array(c["loss"][start:stop]), "transpose_gap": np.array(c["gap"][start:stop]),
+                "largest_angle": np.array(c["angle"][start:stop]),
+                "authors_error": np.array(c["error"][start:stop]), "relative_error": rel}
+
     def reached(self, target_angle, target_relative_error) -> bool:
         c = self.columns
         if target_angle is None or c["angle"][-1] > target_angle:
@@ -817,8 +840,19 @@ class _Recorder:
 
 
 def _run_race(p, rec: _Recorder, setup: float, target_angle, target_relative_error, progress,
-              cancel) -> Race:
+              cancel, stream) -> Race:
     """``solvers._iterate``'s run, each iterate recorded; the stopping rules of ``race``."""
+    streamed = 0
+
+    def report(fraction: float) -> None:
+        nonlocal streamed
+        if progress is not None:
+            progress(fraction)
+        if stream is not None:
+            rows = rec.rows(streamed)
+            streamed += len(rows["iteration"])
+            stream(rows)
+
     elapsed = setup
     rec.record(p.W1, p.W2, landscape._loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma), elapsed)
     W1, W2 = p.W1, p.W2
@@ -842,11 +876,10 @@ def _run_race(p, rec: _Recorder, setup: float, target_angle, target_relative_err
         elapsed += time.perf_counter() - s0
         t += 1
         rec.record(W1, W2, loss, elapsed)
-        if progress is not None and time.perf_counter() - last_report >= _PROGRESS_EVERY:
-            progress(min(1.0, t / p.max_iter))
+        if time.perf_counter() - last_report >= _PROGRESS_EVERY:
+            report(min(1.0, t / p.max_iter))
             last_report = time.perf_counter()
-    if progress is not None:
-        progress(min(1.0, t / p.max_iter) if status == "cancelled" else 1.0)
+    report(min(1.0, t / p.max_iter) if status == "cancelled" else 1.0)
 
     c = rec.columns
     T = len(c["seconds"])

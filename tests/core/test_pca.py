@@ -431,6 +431,27 @@ def test_a_race_reports_progress_up_to_one():
     assert all(0.0 <= f <= 1.0 for f in fractions)
 
 
+def test_a_race_streams_its_rows_and_the_pieces_are_the_races_columns(digits_data):
+    pieces = []
+    run = race("untied_gd", 8, 11.0, X=digits_data.X, max_iter=3000, tol=0.0, stream=pieces.append)
+    assert len(pieces) >= 2                              # 3000 steps take more than one report's 0.1 s
+    joined = {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
+    np.testing.assert_array_equal(joined["iteration"], np.arange(3001))
+    for key, column in [("seconds", run.seconds), ("loss", run.loss), ("transpose_gap", run.transpose_gap),
+                        ("largest_angle", run.largest_angle), ("authors_error", run.authors_error),
+                        ("relative_error", run.relative_error)]:
+        np.testing.assert_array_equal(joined[key], column, err_msg=key)
+    assert np.all(np.diff(joined["seconds"]) >= 0)
+
+
+def test_a_race_without_eigenvalues_streams_none_for_them():
+    pieces = []
+    run = race("exact_sync", 4, 2.0, X=over_regularized(seed=1).X, kind="unregularized", max_iter=50,
+               stream=pieces.append)
+    assert all(p["relative_error"] is None for p in pieces)
+    assert sum(len(p["iteration"]) for p in pieces) == len(run.iterations)
+
+
 def test_a_race_cancelled_before_it_starts_keeps_the_start():
     data = over_regularized(seed=1)
     cancel = threading.Event()
@@ -454,6 +475,7 @@ def test_a_race_cancelled_before_it_starts_keeps_the_start():
     (dict(target_relative_error=-1.0), "target_relative_error"),
     (dict(progress="yes"), "progress"),
     (dict(cancel=True), "cancel"),
+    (dict(stream="rows"), "stream"),
     (dict(method="svd"), "method"),
     (dict(k=0), "k"),
     (dict(kind="synthetic"), "w_sigma"),
