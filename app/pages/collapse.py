@@ -10,6 +10,7 @@ its methods turn the state into the numbers the plots show by calling ``lae_core
 
 from __future__ import annotations
 
+import functools
 import html
 import time
 
@@ -27,6 +28,7 @@ from lae_core import collapse, landscape, scalar, solvers
 EXAMPLE_W = np.linspace(-1.4, 1.4, 281)
 LAM_MAX = 10.0
 LAM_GRID = np.linspace(0.0, LAM_MAX, 201)
+LAM_GRID.setflags(write=False)  # shared by every session (and the cached bifurcation rows)
 #: λ runs 0 → SWEEP_END in SWEEP_SECONDS of wall-clock time, a frame every SWEEP_PERIOD_MS (on a
 #: busy server frames are dropped, never time: the sweep always takes SWEEP_SECONDS). A frame
 #: repaints every plot of the page, 60-80 ms in the browser: at one frame per 50 ms the frames
@@ -48,7 +50,28 @@ TRAIN_SAMPLES, TRAIN_SEED, TRAIN_CHUNK, TRAIN_PERIOD_MS = 60, 0, 500, 20
 TRAIN_MAX_ITER = {"gradient": 6000, "exact": 3000}
 TRAIN_TOL = 1e-9
 
-FIGURE_WIDTH = 525
+#: the figures' width : height as made; on the page they take the width there is (``plots.scaled``)
+FIGURE_WIDTH, FIGURE_HEIGHT = 525, 340
+
+#: the Train button's solvers in the selector's words (the URL keeps the short names of
+#: ``lae_core.solvers.METHODS``), and what each does in one line, under the selector
+SOLVERS = {
+    "untied_gd": "untied GD",
+    "sync_gd": "sync GD",
+    "tied_gd": "tied GD (Oja)",
+    "exact_untied": "exact untied",
+    "exact_sync": "exact sync",
+    "exact_tied": "exact tied",
+}
+SOLVER_HELP = {
+    "untied_gd": "Gradient descent: a step on the encoder W₁, then one on the decoder W₂ with the new W₁.",
+    "sync_gd": "Gradient descent on W₁ and W₂ from the same point, started with W₁ = W₂ᵀ.",
+    "tied_gd": "Gradient descent on one matrix W = W₂ = W₁ᵀ: the regularized Oja's rule.",
+    "exact_untied": "Alternating exact minimisation: the best W₁ for this W₂, then the best W₂ for that W₁.",
+    "exact_sync": "Each matrix set to the exact best decoder for the other (W₁ transposed), then W₁ and W₂ᵀ "
+                  "averaged after each step.",
+    "exact_tied": "Exact minimisation on one matrix W = W₂ = W₁ᵀ: W is replaced by the best decoder for Wᵀ.",
+}
 
 
 # --------------------------------------------------------------------------- texts
@@ -86,7 +109,8 @@ class CollapseState(param.Parameterized):
                      doc="The scalar data of the poster's example; the minima merge at λ = x².")
     sigma = param.String(default=DEFAULT_SPECTRUM, label="Singular values σ₁, σ₂, … of the data",
                          doc="Comma-separated, at most 8 distinct positive numbers.")
-    method = param.Selector(default="untied_gd", objects=list(solvers.METHODS), label="Solver for “Train”",
+    method = param.Selector(default="untied_gd", objects={SOLVERS[m]: m for m in solvers.METHODS},
+                            label="Solver for “Train”",
                             doc="Which of the six LAE-PCA solvers the Train button runs.")
 
     URL_PARAMS = ["lam", "x", "sigma", "method"]
@@ -100,8 +124,9 @@ class CollapseState(param.Parameterized):
         return scalar.loss("sum", EXAMPLE_W, EXAMPLE_W, self.x, self.lam if lam is None else lam)
 
     def bifurcation_rows(self):
-        """(λ, w, type) of every critical point of f over ``LAM_GRID``."""
-        return [(lam, p.w, p.type) for lam in LAM_GRID for p in self.example_points(lam)]
+        """(λ, w, type) of every critical point of f over ``LAM_GRID``: they depend on x alone,
+        so they are worked out once per x for every visitor (``_bifurcation``)."""
+        return _bifurcation(self.x)
 
     def example_formula(self) -> str:
         x2, lam = self.x ** 2, self.lam
@@ -145,6 +170,14 @@ class CollapseState(param.Parameterized):
                 r"$W_{\mathrm{pPCA}} = W_2\,\Sigma$: the same directions, the same collapse "
                 rf"($\sigma_i^2 \leq \lambda$). Top direction: $\sqrt{{{sigma[i]:.3g}^2 - {lam:.3g}}} = "
                 rf"{ppca[i]:.3f} = {decoder[i]:.3f} \times {sigma[i]:.3g}$.")
+
+
+@functools.lru_cache(maxsize=512)
+def _bifurcation(x: float) -> tuple:
+    """``CollapseState.bifurcation_rows`` at this x (201 λ's of ``collapse.scalar_diagonal_critical_points``,
+    ~50 ms: once per x, not on every x change); a tuple, which no caller can change for the others."""
+    return tuple((float(lam), p.w, p.type) for lam in LAM_GRID
+                 for p in collapse.scalar_diagonal_critical_points(x, lam))
 
 
 # --------------------------------------------------------------------------- training
@@ -209,7 +242,7 @@ class Training:
     def summary(self) -> str:
         m = len(self.sigma)
         runs = "; ".join(f"{LOSS_SYMBOL[k]} {self.outcome[k]}" for k in self.KINDS if k in self.outcome)
-        return (f"Trained with {self.method} at λ = {self.lam:.2f} on {m} × {TRAIN_SAMPLES} data with exactly "
+        return (f"Trained with {SOLVERS[self.method]} at λ = {self.lam:.2f} on {m} × {TRAIN_SAMPLES} data with exactly "
                 f"these singular values, k = {m}: {runs}.")
 
 
@@ -217,7 +250,7 @@ class Training:
 
 
 def _figure(title: str, **kwargs):
-    return plots.titled_figure(title, FIGURE_WIDTH, 320, **kwargs)
+    return plots.titled_figure(title, FIGURE_WIDTH, FIGURE_HEIGHT, **kwargs)
 
 
 class CollapsePage(shell.Page):
@@ -250,12 +283,14 @@ class CollapsePage(shell.Page):
             sizing_mode="stretch_width", css_classes=["spectrum-input"])
         self.spectrum_input.param.watch(self._spectrum_typed, "value")
         self.method_select = shell.LiveSelect.from_param(st.param.method, sizing_mode="stretch_width")
+        self.method_help = panes.HTML("", css_classes=["method-help"], sizing_mode="stretch_width",
+                                      styles={"font-size": "12.5px", "color": "#444", "line-height": "1.4"})
         sidebar = pn.Column(
             pn.pane.Markdown("**The poster's example and the spectrum share λ.**", margin=(0, 10)),
             self.sliders["lam"], self.sliders["x"], self.spectrum_input,
             pn.pane.Markdown("Up to 8 distinct positive values; press Enter or leave the box.",
                              styles={"font-size": "12px", "color": "#666"}, margin=(0, 10)),
-            self.method_select, sizing_mode="stretch_width")
+            self.method_select, self.method_help, sizing_mode="stretch_width")
 
         self._build_example()
         self._build_spectrum()
@@ -290,7 +325,9 @@ class CollapsePage(shell.Page):
                      "The sum loss on the diagonal w₁ = w₂ = w. As λ grows past x² the two minima "
                      "±√(1 − λ/x²) slide into the origin and vanish: the weights collapse to 0."),
             pn.Row(self.sweep_button, self.count),
-            pn.Row(pn.pane.Bokeh(self.example_fig), pn.pane.Bokeh(self.bifurcation.figure)),
+            # side by side from a 1280-pixel screen with the sidebar open, growing with it
+            plots.wrapping_row(plots.share(plots.scaled(self.example_fig), basis=400, max_width=800),
+                               plots.share(plots.scaled(self.bifurcation.figure), basis=400, max_width=800)),
             self.formula,
             plots.heading("2 · A spectrum: every direction with σᵢ² ≤ λ collapses",
                      "At the minimum of L_σ the decoder keeps direction i with singular value "
@@ -298,7 +335,8 @@ class CollapsePage(shell.Page):
             self.survivors,
             pn.Row(self.train_button, self.progress_box),
             self.train_status,
-            pn.Row(pn.pane.Bokeh(self.bars_fig), pn.pane.Bokeh(self.shrink_fig)),
+            plots.wrapping_row(plots.share(plots.scaled(self.bars_fig), basis=400, max_width=800),
+                               plots.share(plots.scaled(self.shrink_fig), basis=400, max_width=800)),
             plots.heading("3 · The probabilistic-PCA reading",
                      "Probabilistic PCA with noise variance τ² = λ collapses exactly the same directions."),
             self.ppca_formula, self.ppca_table,
@@ -321,9 +359,8 @@ class CollapsePage(shell.Page):
             figs = (self.example_fig, self.bifurcation.figure)
             head = pn.Row(lam, self.sliders["x"], self.sweep_button, sizing_mode="stretch_width", margin=0)
             extra = [self.count]
-        for fig in figs:
-            fig.width, fig.height = 470, 360
-        return pn.Column(head, *extra, pn.Row(*(pn.pane.Bokeh(f) for f in figs), margin=0), margin=0)
+        return pn.Column(head, *extra, pn.Row(*(plots.fixed(pn.pane.Bokeh(f), 470, 360) for f in figs), margin=0),
+                         margin=0)
 
     def _build_example(self):
         fig = self.example_fig = _figure("f(w) = L_σ(w, w), the sum loss on the diagonal",
@@ -342,7 +379,8 @@ class CollapsePage(shell.Page):
                                      orientation="horizontal", background_fill_alpha=0.7)
         fig.add_layout(self.example_legend)
         self.bifurcation = plots.BifurcationPlot(
-            "Critical w against λ: the minima meet the origin at λ = x²", LAM_MAX, width=FIGURE_WIDTH, height=320,
+            "Critical w against λ: the minima meet the origin at λ = x²", LAM_MAX, width=FIGURE_WIDTH,
+            height=FIGURE_HEIGHT,
             y_label="critical w (w₁ = w₂ = w)")
         self.bifurcation.figure.title.text_font_size = "13px"
         self.pitchfork = Span(location=4.0, dimension="height", line_color="#6a3d9a", line_alpha=0.5,
@@ -416,6 +454,9 @@ class CollapsePage(shell.Page):
         if changed & {"lam", "sigma"}:
             self._draw_spectrum()
             self._clear_measured()
+        if "method" in changed:
+            help_text = html.escape(SOLVER_HELP[self.state.method])
+            self.method_help.object = f'<span class="method-help-text">{help_text}</span>'
 
     def _draw_example(self, changed):
         st = self.state
@@ -545,7 +586,7 @@ class CollapsePage(shell.Page):
         self.train_button.label = "■ Stop training"
         self.progress.value = 0
         self._show_progress(True)
-        self.train_status.object = plots.status(f"Training {st.method} on L_σ, L_π and L …")
+        self.train_status.object = plots.status(f"Training {SOLVERS[st.method]} on L_σ, L_π and L …")
         self.train_callback = pn.state.add_periodic_callback(self.train_tick, period=TRAIN_PERIOD_MS)
 
     def train_tick(self):
@@ -570,7 +611,7 @@ class CollapsePage(shell.Page):
             # tick sends the browser one number, not a paragraph to lay out
             kind = training.KINDS[training.current]
             self.train_status.object = plots.status(
-                f"Training {training.method}: {LOSS_SYMBOL[kind]} ({training.current + 1} of "
+                f"Training {SOLVERS[training.method]}: {LOSS_SYMBOL[kind]} ({training.current + 1} of "
                 f"{len(training.KINDS)}, at most {training.max_iter} steps each) …")
 
     def stop_training(self, why: str | None):

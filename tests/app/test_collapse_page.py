@@ -172,7 +172,7 @@ def test_training_puts_measured_values_on_the_theory(monkeypatch, method):
         np.testing.assert_allclose(page.measured_marks[kind].data["y"], expected, atol=0.02)
     np.testing.assert_allclose(page.decoder_measured.data["y"], np.sqrt(np.maximum(0, 1 - 1.5 / sigma**2)),
                                atol=0.02)
-    assert text(page.train_status).startswith(f"Trained with {method} at λ = 1.50")
+    assert text(page.train_status).startswith(f"Trained with {page_module.SOLVERS[method]} at λ = 1.50")
     page.state.lam = 2.0  # the dots belonged to λ = 1.5
     assert len(page.decoder_measured.data["y"]) == 0
 
@@ -234,3 +234,41 @@ def test_lambda_out_of_range_in_the_url_is_clamped():
     st = CollapseState()
     values, notices = query.parse(st, st.URL_PARAMS, args(lam="-3", x="nan", method="bogus"))
     assert values == {"lam": 0.0, "x": 2.0, "method": "untied_gd"} and len(notices) == 3
+
+
+# ----------------------------------------------------------------------------- issue #21
+
+
+def test_the_solver_selector_shows_words_and_the_url_keeps_the_key():
+    """The selector showed the raw keys untied_gd, exact_sync, …"""
+    page = built()
+    options = page.method_select.options
+    assert list(options) == ["untied GD", "sync GD", "tied GD (Oja)", "exact untied", "exact sync", "exact tied"]
+    assert not any("_" in label for label in options)
+    page.method_select.value = "exact_sync"
+    assert page.state.method == "exact_sync" and query.encode(page.state, ["method"]) == {"method": "exact_sync"}
+    assert "averaged" in text(page.method_help)  # the chosen solver in one line under the selector
+    page.method_select.value = "tied_gd"
+    assert "Oja" in text(page.method_help)
+
+
+def test_the_diagonal_bifurcation_is_worked_out_once_per_x(monkeypatch):
+    """An x change recomputed the 201-λ diagonal bifurcation from scalar.critical_sets (~50 ms)
+    every time; the rows depend on x alone, so a value of x already seen costs nothing."""
+    calls = []
+    original = page_module.collapse.scalar_diagonal_critical_points
+    monkeypatch.setattr(page_module.collapse, "scalar_diagonal_critical_points",
+                        lambda x, lam: calls.append(x) or original(x, lam))
+    page = built(x=1.37)
+    first = page.state.bifurcation_rows()
+    assert len(calls) >= len(page_module.LAM_GRID)  # this x was new
+    calls.clear()
+    page.state.x = 1.5
+    page.state.x = 1.37  # back to a value seen before: only the current λ's points are worked out
+    assert 0 < calls.count(1.37) < 5 and set(calls) == {1.5, 1.37} and page.state.bifurcation_rows() is first
+    assert CollapseState(x=1.37, lam=7.0).bifurcation_rows() is first  # λ does not enter
+    # shared by every visitor, so nobody can change them for the others
+    assert isinstance(first, tuple) and not page_module.LAM_GRID.flags.writeable
+    # the pitchfork of f(w) = x²(1 − w²)² + 2λw² at λ = x², as before the cache
+    nonzero = [lam for lam, w, _ in first if w != 0]
+    assert max(nonzero) < 1.37 ** 2 <= min(lam for lam, w, _ in first if lam > max(nonzero))

@@ -137,7 +137,7 @@ def test_train_shows_progress_and_puts_measured_values_on_the_theory(app):
 
     app.wait_until(lambda: progress.is_visible())  # a progress bar while it trains …
     status = app.page.locator(".train-status .status-text")
-    app.wait_until(lambda: status.inner_text().startswith("Trained with untied_gd at λ = 1.50"), timeout=30)
+    app.wait_until(lambda: status.inner_text().startswith("Trained with untied GD at λ = 1.50"), timeout=30)
     assert not progress.is_visible()  # … gone when done
     # measured dots: the sum loss's decoder along each of the six directions, on √(1 − λ/σ²)₊
     measured = app.page.evaluate("""() => [...Bokeh.documents[0].all_models]
