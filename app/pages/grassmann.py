@@ -123,9 +123,10 @@ class GrassmannState(param.Parameterized):
     k = param.Integer(default=2, bounds=(1, 5), label="k (subspace dimension, k < m)")
     sigma = param.String(default=DEFAULT_SPECTRUM, label="σ₁, σ₂, … (the first m are used)",
                          doc="Singular values for the table's losses.")
+    show3d = param.Boolean(default=False, label="Show 3-D sphere", doc="RP² drawn on the sphere S² too.")
 
     URL_PARAMS = ["plane_s1", "plane_s2", "plane_angle", "phi", "space_s1", "space_s2", "space_s3",
-                  "seed", "m", "k", "sigma"]
+                  "seed", "m", "k", "sigma", "show3d"]
 
     # ---------------------------------------------------------------- Gr₁(ℝ²)
     def plane_data(self) -> np.ndarray:
@@ -239,11 +240,13 @@ class GrassmannPage(shell.Page):
         kinds = dict({n: shell.LiveFloatSlider for n in ("plane_s1", "plane_s2", "plane_angle", "phi",
                                                         "space_s1", "space_s2", "space_s3")},
                      seed=shell.LiveIntInput, m=shell.LiveIntSlider, k=shell.LiveIntSlider)
-        self.widgets = {n: kind.from_param(st.param[n], width=185 if n != "seed" else 130)
+        self.widgets = {n: kind.from_param(st.param[n], width=175 if n != "seed" else 130)
                         for n, kind in kinds.items()}
 
-        def controls(*names):
-            return pn.Row(*(self.widgets[n] for n in names))
+        def controls(*names, extra=()):
+            # a row of fixed-width controls that wraps where the page is narrower than all of them
+            return pn.Row(*(self.widgets[n] for n in names), *extra, sizing_mode="stretch_width",
+                          styles=plots.WRAP)
 
         self.flow_button = pn.widgets.Button(label="▶ Flow φ down the gradient", color="primary",
                                              css_classes=["flow-button"], width=205, margin=(18, 10))
@@ -251,16 +254,19 @@ class GrassmannPage(shell.Page):
         self.flow_status = panes.HTML("", css_classes=["flow-status"], sizing_mode="stretch_width",
                                       styles={"font-size": "13px", "color": "#444"})
         self._build_plane()
+        self.cloud_pane, self.curve_pane, self.circle_pane = (
+            plots.scaled(fig) for fig in (self.cloud_fig, self.curve_fig, self.circle_fig))
 
-        self.show3d = shell.LiveToggle(label="Show 3-D sphere", value=False, css_classes=["show-3d"],
-                                        width=180, margin=(18, 10))
-        self.show3d.param.watch(lambda e: self.guarded(self.redraw, ("show3d",)), "value")
-        self.sphere = PlotlyFigure(plot_height=520, sizing_mode="stretch_width", fixed=SPHERE_XYZ)
+        self.show3d = shell.LiveToggle.from_param(st.param.show3d, css_classes=["show-3d"], width=180,
+                                                  margin=(18, 10))
+        self.sphere = PlotlyFigure(plot_height=520, sizing_mode="stretch_width", fixed=SPHERE_XYZ,
+                                   css_classes=["sphere-3d"])
         self.space_summary = panes.HTML("", css_classes=["space-counts"], stylesheets=[plots.TABLE_CSS],
-                                        width=330)
+                                        sizing_mode="stretch_width")
         self._build_space()
+        self.disk_pane = plots.scaled(self.disk_fig)
 
-        self.spectrum_input = shell.LiveTextInput(label=st.param.sigma.label, value=st.sigma, width=300,
+        self.spectrum_input = shell.LiveTextInput(label=st.param.sigma.label, value=st.sigma, width=280,
                                                    css_classes=["spectrum-input"])
         self.spectrum_input.param.watch(self._spectrum_typed, "value")
         self.table = panes.HTML("", css_classes=["index-table-pane"], stylesheets=[plots.TABLE_CSS],
@@ -272,28 +278,34 @@ class GrassmannPage(shell.Page):
             plots.heading("1 · Gr₁(ℝ²): lines through the origin in the plane",
                      "Each line at angle φ leaves residuals (red); L_X(φ) is their total square. "
                      "The best line is u₁ (index 0, a minimum), the worst is u₂ (index 1, a maximum)."),
-            pn.Row(controls("plane_s1", "plane_s2", "plane_angle", "phi"), self.flow_button),
+            controls("plane_s1", "plane_s2", "plane_angle", "phi", extra=[self.flow_button]),
             self.flow_status,
-            pn.Row(pn.pane.Bokeh(self.cloud_fig), pn.pane.Bokeh(self.curve_fig), pn.pane.Bokeh(self.circle_fig)),
+            # three plots side by side from a 1280-pixel screen with the sidebar open, growing with it
+            plots.wrapping_row(plots.share(self.cloud_pane, basis=280, max_width=520),
+                               plots.share(self.curve_pane, basis=300, max_width=560),
+                               plots.share(self.circle_pane, basis=280, max_width=520)),
             plots.heading("2 · Gr₁(ℝ³) = RP²: lines through the origin in space",
                      "A line is a point on the upper hemisphere, seen from above: the disk. Lines in the "
                      "horizontal plane meet the rim twice, so antipodal rim points are the same line. "
                      "The white streamlines follow the negative gradient flow down to u₁."),
-            pn.Row(controls("space_s1", "space_s2", "space_s3", "seed"), self.show3d),
-            pn.Row(pn.pane.Bokeh(self.disk_fig), pn.Column(self.space_summary, panes.HTML(
-                '<div style="font-size:13px;color:#444;max-width:330px;line-height:1.45">'
+            controls("space_s1", "space_s2", "space_s3", "seed", extra=[self.show3d]),
+            plots.wrapping_row(plots.share(self.disk_pane, basis=420, max_width=720), plots.share(
+                self.space_summary, panes.HTML(
+                '<div style="font-size:13px;color:#444;max-width:420px;line-height:1.45">'
                 "<b>How to read it.</b> Every point of the disk is a line through the origin. The "
                 "● at index 0 is u₁, the best line: every flow line ends there. The ▲ at index 1 is "
                 "u₂, a saddle: flow lines come in along one curve and leave along another. The ■ at "
                 "index 2 is u₃, the worst line, where flow lines start. A flow line that reaches the "
-                "rim re-enters at the opposite point.</div>"))),
+                "rim re-enters at the opposite point.</div>", sizing_mode="stretch_width"),
+                basis=300, max_width=460)),
             self.sphere,
             plots.heading("3 · Gr_k(ℝᵐ): every principal subspace and its Morse index",
                      "The critical points of L_X are the subspaces spanned by k principal directions "
                      "u_i, i ∈ I. Index d_I = #{(i, j): i ∈ I, j ∉ I, j < i} counts the ways to swap a kept "
                      "direction for a better one; the counts per index are the F₂ Betti numbers."),
-            pn.Row(controls("m", "k"), self.spectrum_input),
-            pn.Row(self.table, self.betti),
+            controls("m", "k", extra=[self.spectrum_input]),
+            plots.wrapping_row(plots.share(self.table, basis=440, max_width=720),
+                               plots.share(self.betti, basis=300, max_width=560)),
             sizing_mode="stretch_width")
 
         sidebar = pn.Column(pn.pane.Markdown(
@@ -315,15 +327,14 @@ class GrassmannPage(shell.Page):
         critical points per index)."""
         w = self.widgets
         if focus == "disk":
-            self.disk_fig.width, self.disk_fig.height = 470, 450
+            self.space_summary.param.update(sizing_mode="fixed", width=330)
             return pn.Column(pn.Row(w["space_s1"], w["space_s2"], w["space_s3"], w["seed"], margin=0),
-                             pn.Row(pn.pane.Bokeh(self.disk_fig), self.space_summary, margin=0), margin=0)
-        for fig, size in ((self.cloud_fig, 300), (self.curve_fig, 320), (self.circle_fig, 300)):
-            fig.width = fig.height = size
+                             pn.Row(plots.fixed(pn.pane.Bokeh(self.disk_fig), 470, 450), self.space_summary,
+                                    margin=0), margin=0)
+        figs = [plots.fixed(pn.pane.Bokeh(fig), size, size)
+                for fig, size in ((self.cloud_fig, 300), (self.curve_fig, 320), (self.circle_fig, 300))]
         return pn.Column(pn.Row(w["plane_s1"], w["plane_s2"], w["phi"], self.flow_button, margin=0),
-                         self.flow_status,
-                         pn.Row(pn.pane.Bokeh(self.cloud_fig), pn.pane.Bokeh(self.curve_fig),
-                                pn.pane.Bokeh(self.circle_fig), margin=0), margin=0)
+                         self.flow_status, pn.Row(*figs, margin=0), margin=0)
 
     def _build_plane(self):
         self.cloud_fig = fig = plots.titled_figure("The data and the line at φ", 340, 340, match_aspect=True,
@@ -372,7 +383,7 @@ class GrassmannPage(shell.Page):
         self.curve_marker = Span(location=0, dimension="height", line_color="#444", line_dash="dotted", line_width=1.5)
         fig.add_layout(self.curve_marker)
 
-        self.circle_fig = fig = plots.titled_figure("RP¹ as a circle: the line at φ sits at angle 2φ", 340, 340,
+        self.circle_fig = fig = plots.titled_figure("RP¹ as a circle: the line at φ is at angle 2φ", 340, 340,
                                         match_aspect=True, x_range=Range1d(-1.6, 1.6), y_range=Range1d(-1.6, 1.6))
         fig.axis.visible = False
         fig.grid.visible = False
@@ -451,8 +462,8 @@ class GrassmannPage(shell.Page):
         if changed & self.SPACE:
             self._draw_space()
         if changed & (self.SPACE | {"show3d"}):
-            self.sphere.shown = self.show3d.value
-            if self.show3d.value:
+            self.sphere.shown = self.state.show3d
+            if self.state.show3d:
                 self._draw_sphere()
         if changed & self.TABLE:
             self._draw_table()

@@ -199,3 +199,15 @@ def test_hostile_query_values_are_clamped_or_refused_with_a_notice(name, raw):
     page = GrassmannPage(**values)
     page.build()
     assert page.notices.items == [] or all(level != "error" for level, _ in page.notices.items)
+
+
+def test_three_d_shown_is_part_of_the_state_and_the_url():
+    """A link to the page with the sphere open opened it closed: the toggle was not state."""
+    st = GrassmannState()
+    values, notices = query.parse(st, st.URL_PARAMS, {"show3d": [b"true"]})
+    assert values == {"show3d": True} and not notices
+    page = built(**values)
+    assert page.show3d.value and page.sphere.shown and page.sphere.data[0]["type"] == "surface"
+    page.show3d.value = False
+    assert not page.state.show3d and not page.sphere.shown
+    assert query.encode(page.state, ["show3d"]) == {"show3d": "false"}
