@@ -1,16 +1,20 @@
 """The Panel server: routes every page of the registry (``app.pages``), serves ``static/``,
-answers ``/liveness`` and ``/health``, and applies ``app.compat``'s fixes before it serves."""
+answers ``/liveness`` and ``/health`` (any other path: the app's own 404 page, ``NotFoundHandler``),
+and applies ``app.compat``'s fixes before it serves."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import html
 import logging
 import os
 import sys
+from urllib.parse import unquote
 
 import panel as pn
 from bokeh.settings import settings as _bokeh_settings
+from tornado import web
 from tornado.iostream import StreamClosedError
 from tornado.websocket import WebSocketClosedError
 
@@ -87,6 +91,56 @@ def origins_from_env() -> list[str]:
     return [o.strip() for o in raw.split(",") if o.strip()]
 
 
+#: the 404 page's look: the header's navy and the navigation's green, as the pages have them
+NOT_FOUND_CSS = """
+body { margin: 0; font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #222; }
+header { background: #23395d; color: #fff; padding: 14px 24px; font-size: 1.5em; }
+header a { color: #fff; text-decoration: none; }
+main { padding: 18px 24px; max-width: 46em; line-height: 1.5; }
+h1 { color: #23395d; font-size: 1.6em; margin: 0.4em 0; }
+code { background: #f2f4f8; padding: 1px 4px; border-radius: 3px; overflow-wrap: anywhere; }
+ul { padding-left: 1.2em; }
+li { margin: 0.35em 0; }
+li a { color: #23395d; font-weight: 600; }
+li a:hover { border-bottom: 2px solid #7fd4a0; }
+"""
+#: a path is quoted at most this long on the 404 page
+NOT_FOUND_QUOTE = 120
+
+
+def not_found_page(path: str) -> str:
+    """The 404 page for ``path``: plain HTML in the app's colours with a link to every page of the
+    registry (``app.pages.PAGES``, in the navigation's order). ``path`` is the request's, as sent
+    (percent-encoded); it is quoted decoded, escaped and cut at ``NOT_FOUND_QUOTE`` characters.
+    The links are relative to the path (``../`` once per folder), so that they lead to the app's
+    pages behind a proxy that serves it under a prefix."""
+    up = "../" * max(path.count("/") - 1, 0) or "./"
+    shown = unquote(path, errors="replace")
+    shown = shown if len(shown) <= NOT_FOUND_QUOTE else shown[:NOT_FOUND_QUOTE] + "…"
+    links = "".join(f'<li><a href="{html.escape(up + entry.slug, quote=True)}">{html.escape(entry.title)}</a></li>'
+                    for entry in pages.PAGES)
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>Page not found · LAE Landscapes</title><style>{NOT_FOUND_CSS}</style></head><body>"
+            f'<header><a href="{html.escape(up, quote=True)}">LAE Landscapes</a></header><main>'
+            "<h1>Page not found</h1>"
+            f"<p>There is no page at <code>{html.escape(shown)}</code>. The app's pages are:</p>"
+            f"<ul>{links}</ul></main></body></html>")
+
+
+class NotFoundHandler(web.RequestHandler):
+    """Every path no route answers (Tornado's ``default_handler_class``): ``not_found_page`` with
+    status 404, for any method, instead of Tornado's bare "404: Not Found"."""
+
+    def prepare(self) -> None:
+        raise web.HTTPError(404)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(not_found_page(self.request.path))
+
+
 #: Bokeh's development checks, done by the tests instead of on every page view: a document's
 #: integrity check (~40 ms of each page's first request; tests/app/test_server_bundles.py runs
 #: it on every page and Landscape mode) and the signature check of each of the ~230 callbacks
@@ -150,4 +204,5 @@ def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
     # class opening the app on the lecture hall's Wi-Fi moves a third of the bytes
     return pn.serve(ROUTES, address=address, port=port, num_procs=num_procs, websocket_origin=origins,
                     show=show, liveness=True, static_dirs={"assets": str(shell.STATIC)},
-                    title="LAE Landscapes", extra_patterns=extra_patterns, compress_response=True, **kwargs)
+                    title="LAE Landscapes", extra_patterns=extra_patterns, compress_response=True,
+                    default_handler_class=NotFoundHandler, **kwargs)
