@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import panel as pn
+from bokeh.models import CustomJS
 
 from app import compat, panes, query
 from app.address import AddressBar, query_string
@@ -70,6 +71,46 @@ class _Live(compat.LiveChanges):
 class _InRange(compat.ValuesInRange):
     """A slider that takes from the browser only a number within its range
     (``app.compat.slider_values_in_range``)."""
+
+
+#: BokehJS draws a slider with noUiSlider, which writes the handle's ``aria-valuenow`` (and
+#: ``-valuemin``, ``-valuemax``) to one decimal — λ = 0.99 is read out as "1.0" — and its
+#: ``aria-valuetext`` in its own format. This keeps all four at what the slider shows: the numbers
+#: to the step's decimals (0.99, 2000, -1.3) and the text as written after the title ("0.05" for
+#: the learning rate, whose slider moves its logarithm). A MutationObserver on each handle puts
+#: them back whenever noUiSlider rewrites them (every move, by mouse, keys or the server).
+#: Run once per document, when it is ready (``describe_sliders_as_shown``).
+SLIDER_ARIA_JS = """
+const decimals = (step) => {
+  const [mantissa, exponent] = String(step).split('e');
+  return Math.max(0, (mantissa.split('.')[1] || '').length - Number(exponent || 0));
+};
+const NAMES = ['aria-valuenow', 'aria-valuemin', 'aria-valuemax', 'aria-valuetext'];
+const describe = (view, handle) => {
+  const {value, start, end, step} = view.model;
+  const d = decimals(step);
+  const number = (v) => String(Number(Number(v).toFixed(d)));
+  const shown = view.el.shadowRoot.querySelector('.bk-slider-value')?.textContent;
+  const want = [number(value), number(start), number(end), shown || number(value)];
+  NAMES.forEach((name, i) => { if (handle.getAttribute(name) !== want[i]) handle.setAttribute(name, want[i]); });
+};
+const watched = window.__laeAriaSliders ?? (window.__laeAriaSliders = new WeakSet());
+for (const view of Bokeh.index.all_views()) {
+  const handle = view.model.type === 'Slider' ? view.el.shadowRoot?.querySelector('.noUi-handle') : null;
+  if (handle == null || watched.has(view)) continue;
+  watched.add(view);
+  new MutationObserver(() => describe(view, handle)).observe(handle, {attributes: true, attributeFilter: NAMES});
+  describe(view, handle);
+}
+"""
+
+
+def describe_sliders_as_shown() -> None:
+    """Make the sliders of this session's document tell assistive technology the value they show
+    (``SLIDER_ARIA_JS``, run when the document is ready). Call it while building a page."""
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        doc.js_on_event("document_ready", CustomJS(code=SLIDER_ARIA_JS))
 
 
 class LiveFloatSlider(_Live, _InRange, pn.widgets.FloatSlider):
@@ -295,6 +336,7 @@ class Page:
 
     def view(self):
         self.load_extensions()
+        describe_sliders_as_shown()
         if _flag("embed"):
             return self.embed_view()
         sidebar, main = self.build()
@@ -305,8 +347,10 @@ class Page:
         nav = "".join(
             f'<a href="./{entry.slug}"{ACTIVE if entry.slug == self.slug else ""}>{html.escape(entry.title)}</a>'
             for entry in PAGES if entry.nav)
+        # the navigation takes the header's width beside "Copy link" and wraps within it (app.css)
         template.header.append(pn.Row(
-            panes.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS]),
+            panes.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS], sizing_mode="stretch_width",
+                       min_width=200),
             copy_link_button(), sizing_mode="stretch_width"))
         template.sidebar.append(sidebar)
         address = [self.make_address()] if self.sync_url else []
