@@ -408,6 +408,9 @@ def _product_levels(a, x2, lam, alpha):
     if alpha > 1.0:
         return [_root(k, 0.0, q_end)]
     q_m = (lam * alpha * (1.0 - alpha) / (2.0 * x2)) ** (1.0 / (2.0 - alpha))
+    if q_m == 0.0:  # λ so small that k's minimum underflows: only the outer root is a float
+        tiny = float(np.finfo(float).tiny)
+        return [_root(k, tiny, q_end)] if k(tiny) < 0.0 else []
     if not q_m < q_end:
         return []
     bottom = k(q_m)

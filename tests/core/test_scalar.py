@@ -587,3 +587,14 @@ def test_roots_are_found_to_full_precision_in_few_evaluations(h, lo, hi, expecte
 def test_a_pole_between_samples_ends_in_a_bracket_of_the_pole_not_in_nan():
     roots = scalar._roots(lambda t: 1.0 / (t - 0.5003), 0.0, 1.0)
     assert roots == pytest.approx([0.5003], abs=1e-12)
+
+
+@pytest.mark.parametrize("lam", [5e-324, 1e-320, 1e-310])
+@pytest.mark.parametrize("alpha", [0.5, 0.9])
+def test_a_subnormal_lambda_for_alpha_below_one_gives_the_hyperbola_of_minima_not_a_zero_division(lam, alpha):
+    """k(q) = 2(x²q − a) + λα·q^{α−1}: its minimum q_m underflows to 0 for such λ, where k is not
+    defined; the outer root (the product loss's minima, w₁w₂ → y/x as λ → 0) is still found."""
+    for y in (1.0, 0.7):
+        sets = scalar.prediction_critical_sets("product", 1.0, y, lam, alpha)
+        levels = [float(s.points[0, 0] * s.points[0, 1]) for s in sets if s.label.startswith("hyperbola")]
+        assert levels == pytest.approx([y, y], rel=1e-9)
