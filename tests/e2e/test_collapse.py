@@ -13,6 +13,7 @@ import re
 import pytest
 
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.test_landscape import SCREENS, assert_fits, settled_screen
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -177,4 +178,39 @@ def test_readme_screenshot_of_the_collapse_page(app):
     path = SCREENSHOTS / "collapse.png"
     app.page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 50_000
+    app.assert_clean()
+
+
+# ----------------------------------------------------------------------------- issue #21
+
+def test_the_solver_selector_shows_words_and_explains_the_chosen_solver(app):
+    app.open("/collapse")
+    select = app.select("Solver for “Train”")
+    options = select.locator("option").all_inner_texts()
+    assert options == ["untied GD", "sync GD", "tied GD (Oja)", "exact untied", "exact sync", "exact tied"]
+    assert "then one on the decoder W₂" in app.shown_text(".method-help .method-help-text")
+    select.select_option(label="tied GD (Oja)")
+    app.wait_until(lambda: app.query().get("method") == "tied_gd")  # the URL keeps the key
+    app.wait_until(lambda: "Oja's rule" in app.shown_text(".method-help .method-help-text"))
+    app.assert_clean()
+
+
+@pytest.mark.parametrize("size", SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
+def test_the_collapse_page_fits_the_screen(app, size):
+    """Two 525-px figures a row ran ~80 px past the right edge at 1280 × 800 with the sidebar
+    open: now each pair shares its row at every size, and grows with the screen."""
+    width, height = size
+    app.page.set_viewport_size({"width": width, "height": height})
+    app.open("/collapse")
+    screen = settled_screen(app, plotly=False)
+    assert_fits(screen)
+    figures = [b for b in screen["boxes"] if not b["name"].startswith("H")]
+    assert len(figures) == 4
+    rows = {}
+    for f in figures:
+        rows.setdefault(round(f["top"]), []).append(f)
+    assert sorted(len(r) for r in rows.values()) == [2, 2], rows  # side by side, two rows
+    left = min(f["left"] for f in figures)
+    for row in rows.values():
+        assert max(f["right"] for f in row) - left >= 0.9 * (width - left)  # the pair uses the width
     app.assert_clean()

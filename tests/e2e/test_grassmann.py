@@ -15,6 +15,7 @@ import pytest
 
 from app.pages import grassmann as page_module
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.test_landscape import SCREENS, assert_fits, settled_screen
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -144,4 +145,28 @@ def test_readme_screenshot_of_the_grassmannian_page(app):
     path = SCREENSHOTS / "grassmannian.png"
     app.page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 50_000
+    app.assert_clean()
+
+
+# ----------------------------------------------------------------------------- issue #21
+
+@pytest.mark.parametrize("size", SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
+def test_the_grassmannian_page_with_its_sphere_fits_the_screen(app, size):
+    """At 1280 × 800 with the sidebar open the three Gr₁(ℝ²) plots ran past the right edge, and
+    with the 3-D sphere open its plotly layers stacked below it, over the next section's heading."""
+    width, height = size
+    app.page.set_viewport_size({"width": width, "height": height})
+    app.open("/grassmannian?show3d=true")  # the link opens the sphere
+    screen = settled_screen(app, plotly=True)
+    assert_fits(screen)
+    sphere = screen["plot"]
+    section_3 = next(b for b in screen["boxes"] if b["name"].startswith("H3 3 · Gr_k"))
+    assert sphere["bottom"] <= section_3["top"], (sphere, section_3)
+    figures = [b for b in screen["boxes"] if not b["name"].startswith("H")]
+    top_row = [f for f in figures if abs(f["top"] - min(g["top"] for g in figures)) < 2]
+    assert len(top_row) == 3, top_row  # the data, L_X(φ) and the circle side by side
+    left = min(f["left"] for f in top_row)
+    assert max(f["right"] for f in top_row) - left >= 0.9 * (width - left)
+    app.page.locator(".show-3d button").click()
+    app.wait_until(lambda: app.query().get("show3d") == "false")
     app.assert_clean()

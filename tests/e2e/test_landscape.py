@@ -345,3 +345,166 @@ def test_readme_screenshots(app, query, name, sum_starts):
     app.page.screenshot(path=str(path), full_page=True)
     _assert_real_picture(path)
     app.assert_clean()
+
+
+# --------------------------------------------------------------------------- issue #21: words per mode
+
+def bokeh_title(app, starts: str) -> str:
+    """The text of the Bokeh figure title that begins with ``starts``."""
+    texts = app.page.evaluate("""(starts) => [...Bokeh.documents[0].all_models]
+        .filter(m => m.type === 'Title' && typeof m.text === 'string' && m.text.startsWith(starts))
+        .map(m => m.text)""", starts)
+    assert len(texts) == 1, texts
+    return texts[0]
+
+
+def test_the_mode_selector_shows_words_and_each_mode_gets_its_own_pitchfork_words(app):
+    app.open("/")
+    options = app.select("Mode").locator("option").all_inner_texts()
+    assert options == list(MODES.values())  # the words, never paper / alpha / tied / …
+    assert "scalar autoencoder of the paper" in app.shown_text(".mode-help .mode-help-text")
+    assert "Drag λ past x² = 1" in app.shown_text(".look-for .look-for-text")
+    assert "Blue dotted: the product loss's level" in app.shown_text(".bifurcation-legend .legend-text")
+
+    choose_mode(app, "prediction")  # x = 1, y = 0.7: the pitchfork moves to λ = xy
+    app.wait_until(lambda: app.query().get("mode") == "prediction")
+    app.wait_until(lambda: "Drag λ past xy = 0.7" in app.shown_text(".look-for .look-for-text"))
+    assert bokeh_title(app, "L_σ:") == "L_σ: critical points against λ (pitchfork at λ = xy = 0.7)"
+    assert "predicts a target y" in app.shown_text(".mode-help .mode-help-text")
+
+    choose_mode(app, "alignment")  # no λ: no pitchfork, nothing to drag
+    app.wait_until(lambda: "no pitchfork" in app.shown_text(".look-for .look-for-text"))
+    assert "Drag λ" not in app.shown_text(".look-for .look-for-text")
+    help_text = app.shown_text(".mode-help .mode-help-text")
+    assert all(name in help_text for name in ("λ_pred", "λ_info", "λ_reg", "λ_self")), help_text
+    app.wait_until(lambda: not app.page.locator(".bifurcation-legend").is_visible())
+    assert not _slider_visible(app, "λ")
+    app.assert_clean()
+
+
+# --------------------------------------------------------------------------- issue #21: the 3-D view and the screen
+
+#: JavaScript: the plotly figure as drawn — its box, its SVG layers and mode bar buttons — and the
+#: boxes of the Bokeh figures and headings around it, through every shadow root
+SCREEN_JS = """() => {
+    const box = (el) => {
+        const r = el.getBoundingClientRect();
+        return {left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+    };
+    const shown = (el) => el.getClientRects().length > 0 && el.getBoundingClientRect().width > 0;
+    let plot = null;
+    const boxes = [];
+    const visit = (root) => {
+        for (const el of root.querySelectorAll('*')) {
+            if (el.classList.contains('js-plotly-plot') && shown(el)) plot = el;
+            else if ((el.classList.contains('bk-Figure') || /^H[1-6]$/.test(el.tagName)) && shown(el))
+                boxes.push({name: el.tagName + ' ' + (el.textContent || '').trim().slice(0, 40), ...box(el)});
+            if (el.shadowRoot) visit(el.shadowRoot);
+        }
+    };
+    visit(document);
+    const out = {viewport: document.documentElement.clientWidth, document: document.documentElement.scrollWidth,
+                 boxes, plot: null};
+    if (plot) {
+        const layers = [...plot.querySelectorAll('.main-svg')];
+        out.plot = {...box(plot), name: 'plotly',
+                    layers: layers.map(box), layer_position: layers.map((l) => getComputedStyle(l).position),
+                    modebar: plot.querySelector('.modebar')
+                        && getComputedStyle(plot.querySelector('.modebar')).position,
+                    buttons: [...plot.querySelectorAll('.modebar-btn')].map(box)};
+    }
+    return out;
+}"""
+SCREENS = [(1280, 800), (1366, 768), (1920, 1080)]
+
+
+def overlap(a: dict, b: dict) -> bool:
+    """Boxes sharing more than a pixel both ways (touching edges do not overlap)."""
+    return (min(a["right"], b["right"]) - max(a["left"], b["left"]) > 1
+            and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 1)
+
+
+def settled_screen(app, plotly: bool) -> dict:
+    """``SCREEN_JS`` once it reads the same twice (text panes and plots settle after the idle
+    document), with the plotly figure drawn when ``plotly``."""
+    last: list = [None]
+
+    def same():
+        now = app.page.evaluate(SCREEN_JS)
+        if plotly:
+            assert now["plot"] and len(now["plot"]["layers"]) >= 2, "plotly has not drawn yet"
+        stable = now == last[0]
+        last[0] = now
+        if not stable:
+            app.page.wait_for_timeout(300)
+        return stable
+    app.wait_until(same, timeout=30)
+    return last[0]
+
+
+def assert_fits(screen: dict) -> None:
+    """No sideways scrolling, every figure (and the plotly view) inside the viewport, no two of
+    them or of the headings overlapping; plotly's SVG layers on top of each other inside its
+    figure and its mode bar one row of buttons (without plotly's CSS in the shadow root the layers
+    stacked ~440 px below the plot and the buttons stood in a column of grey boxes)."""
+    vw = screen["viewport"]
+    assert screen["document"] <= vw, f"the document is {screen['document']} px wide in {vw} px"
+    boxes = screen["boxes"] + ([screen["plot"]] if screen["plot"] else [])
+    outside = [b for b in boxes if b["left"] < 0 or b["right"] > vw + 0.5]
+    assert not outside, f"outside the {vw} px viewport: {outside}"
+    clashes = [(a["name"], b["name"]) for i, a in enumerate(boxes) for b in boxes[i + 1:] if overlap(a, b)]
+    assert not clashes, clashes
+    plot = screen["plot"]
+    if plot:
+        assert set(plot["layer_position"]) == {"absolute"} and plot["modebar"] == "absolute", plot
+        below = [layer for layer in plot["layers"]
+                 if layer["bottom"] > plot["bottom"] + 1 or layer["top"] < plot["top"] - 1]
+        assert not below, f"plotly layers outside its {plot['top']:.0f}–{plot['bottom']:.0f} px: {below}"
+        tops = [b["top"] for b in plot["buttons"]]
+        assert tops and max(tops) - min(tops) <= 2, f"the mode bar's buttons are not one row: {tops}"
+
+
+@pytest.mark.parametrize("size", SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
+def test_the_landscape_page_with_its_3d_view_fits_the_screen(app, size):
+    """With the sidebar open at 1280 × 800 the maps ran ~70 px past the right edge; at 1920 × 1080
+    they were 340 px each in a 1 600 px area: now three share the row, at every size."""
+    width, height = size
+    app.page.set_viewport_size({"width": width, "height": height})
+    app.open("/?show3d=true")
+    screen = settled_screen(app, plotly=True)
+    assert_fits(screen)
+    figures = [b for b in screen["boxes"] if not b["name"].startswith("H")]
+    top_row = [b for b in figures if abs(b["top"] - min(f["top"] for f in figures)) < 2]
+    assert len(top_row) == 3, top_row  # the three maps side by side
+    main_left = min(b["left"] for b in top_row)
+    span = max(b["right"] for b in top_row) - main_left
+    assert span >= 0.9 * (width - main_left), (span, width, main_left)  # the row uses the width
+    assert screen["plot"]["right"] - screen["plot"]["left"] >= 0.9 * (width - main_left)
+    app.assert_clean()
+
+
+def test_the_3d_view_is_in_the_url_marks_the_critical_points_and_shows_both_wells(app):
+    from app.plot3d import SURFACE_CAMERA
+
+    app.open("/")
+    app.page.locator(".show-3d button").click()
+    app.wait_until(lambda: app.query().get("show3d") == "true")  # the link opens the view open
+    plot = app.page.locator(".js-plotly-plot")
+    app.wait_until(lambda: plot.is_visible())
+    traces = app.wait_until(lambda: plot.evaluate(
+        "el => el._fullData && el._fullData.map(d => [d.type, d.name, d.x ? Array.from(d.x) : null])"))
+    assert traces[0][0] == "surface"
+    marks = {name: xs for kind, name, xs in traces[1:]}
+    # x = 1, λ = 0.5: the saddle at the origin, the minima at ±√(1 − λ/x²) = ±0.707
+    assert marks["saddle"] == [0] and sorted(marks["minimum"]) == pytest.approx([-0.7071, 0.7071], abs=1e-4)
+    eye = plot.evaluate("el => el._fullLayout.scene.camera.eye")
+    assert eye == pytest.approx(SURFACE_CAMERA["eye"])
+    assert_fits(settled_screen(app, plotly=True))
+
+    app.open("/?show3d=true&view3d=product")  # opened from the link: shown without a click
+    app.wait_until(lambda: plot.is_visible())
+    names = app.wait_until(lambda: plot.evaluate("el => el._fullData && el._fullData.map(d => d.name)"))
+    assert "curve of minima" in names
+    app.page.locator(".show-3d button").click()
+    app.wait_until(lambda: app.query().get("show3d") == "false" and not plot.is_visible())
+    app.assert_clean()
