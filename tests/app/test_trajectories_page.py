@@ -3,6 +3,7 @@ the animation frame, clicks on the map, URL state."""
 
 import math
 import re
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def built(**state):
 
 def outcome(page, method):
     text = page.outcomes.object
-    item = re.search(rf'class="outcome outcome-{method}[^"]*">(.*?)</li>', text)
+    item = re.search(rf'class="outcome outcome-{method}[^"]*">.*?<span class="outcome-text">(.*?)</span></li>', text)
     assert item, f"no outcome for {method} in {text!r}"
     return item.group(1)
 
@@ -115,14 +116,54 @@ def test_at_learning_rate_1_sync_and_tied_gd_are_told_to_lower_it_not_raise_it(m
     page = built(mode=mode, lr_exp=0.0, methods=["sync_gd", "tied_gd"])
     for method in ("sync_gd", "tied_gd"):
         text = outcome(page, method)
-        assert re.search(r"(diverged at iteration \d+ — lower|Lower) the learning rate", text), text
-        assert "Raise" not in text
+        assert text.startswith('<span class="verdict">Learning rate too large:</span> '), text
+        assert re.search(r"(diverged at iteration \d+ — lower|Lower) the learning rate \(now 1\)", text), text
+        assert "raise" not in text.lower()
+        assert re.search(rf'class="outcome outcome-{method} \w+ too-large"', page.outcomes.object)
 
 
 def test_an_oscillating_run_says_so():
     page = built(w1=0.15, w2=0.15, lr_exp=0.0, methods=["tied_gd"])
+    run, = page.runs
+    assert run.trajectory.status == "oscillating"
     text = outcome(page, "tied_gd")
-    assert "oscillates without converging" in text and "Lower the learning rate." in text, text
+    assert "oscillates without converging" in text and "Lower the learning rate (now 1)." in text, text
+
+
+def test_a_bounded_run_that_never_settles_is_told_to_lower_the_learning_rate_not_raise_it():
+    """Issue #21: at lr = 10^−0.1 from (1.5, 1.5) (L_σ, λ = 0, x = 1) sync and tied GD wander
+    without converging or diverging and without a period-2 cycle; the page said to raise the
+    iteration limit or the learning rate."""
+    page = built(kind="sum", lam=0.0, x=1.0, w1=1.5, w2=1.5, lr_exp=-0.1, methods=["sync_gd", "tied_gd"])
+    for run in page.runs:
+        assert run.trajectory.status in ("max_iter", "oscillating")
+        tail = run.loss[-len(run.loss) // 4:]
+        assert np.diff(tail).max() > 1e-3, "the loss should still be going up and down"
+        assert page.state.step_too_large(run)
+        text = outcome(page, run.method)
+        assert text.startswith('<span class="verdict">Learning rate too large:</span> '), text
+        assert "Lower the learning rate (now 0.794)" in text and "raise" not in text.lower(), text
+
+
+@pytest.mark.parametrize("mode", ["scalar", "tied"])
+def test_no_run_at_the_default_learning_rate_is_called_too_large(mode):
+    # (at λ = 3.9 from the map's corner lr = 0.05 is too large indeed: untied GD diverges there)
+    for kind in ("sum", "product", "unregularized"):
+        for w1, w2 in ((-1.4, 1.7), (0.15, 0.15), (2.0, -2.0)):
+            for lam in (0.0, 0.5, 1.5):
+                st = TrajectoryState(mode=mode, kind=kind, w1=w1, w2=w2, lam=lam, methods=list(solvers.METHODS))
+                sets = st.background()[1]
+                for run in st.runs():
+                    assert not st.step_too_large(run), (kind, w1, w2, lam, run.method)
+                    assert "too large" not in st.outcome(run, sets)
+
+
+def test_a_slow_run_at_the_iteration_limit_is_still_told_to_raise_it():
+    page = built(lr_exp=-4.0, max_iter=2000, methods=["untied_gd"])
+    run, = page.runs
+    assert run.trajectory.status == "max_iter" and np.all(np.diff(run.loss) <= 0)
+    text = outcome(page, "untied_gd")
+    assert "Raise the iteration limit or the learning rate." in text and "too large" not in text
 
 
 def test_a_run_stopped_by_the_iteration_limit_says_so_with_a_hint():
@@ -138,7 +179,8 @@ def test_mini_batches_use_data_whose_full_batch_is_the_map_and_their_noise_shows
     noisy, = st.runs()
     full, = TrajectoryState(methods=["untied_gd"]).runs()
     assert noisy.trajectory.status == "max_iter" and full.trajectory.status == "converged"
-    assert "Mini-batch noise" in st.outcome(noisy, st.background()[1])
+    words = st.outcome(noisy, st.background()[1])
+    assert "Mini-batch noise" in words and "too large" not in words  # noise raises the loss at any step
     page = built(minibatch=True, n=30, batch_size=3, seed=7)
     assert "n = 30 samples" in page.notes.object and "b = 3" in page.notes.object
 
@@ -157,9 +199,10 @@ def test_tied_case_draws_tied_losses_and_marks_untied_methods_as_decoder_paths()
     np.testing.assert_allclose(z, scalar.tied_loss("sum", w[None, :], w[:, None], 1.0, 0.7, 0.5))
     runs = {r.method: r for r in page.runs}
     assert runs["tied_gd"].in_plane and not runs["untied_gd"].in_plane
-    assert page.map_lines["untied_gd"].glyph.line_dash == [6]  # Bokeh's "dashed"
-    assert page.map_lines["tied_gd"].glyph.line_dash == []
-    assert "(decoder W₂ drawn, dashed)" in outcome(page, "untied_gd")
+    # the decoder's path is faded and has no halo (dashes tell the solvers apart)
+    assert page.map_lines["untied_gd"].glyph.line_alpha < 1 and not page.halos["untied_gd"].visible
+    assert page.map_lines["tied_gd"].glyph.line_alpha == 1 and page.halos["tied_gd"].visible
+    assert "(decoder W₂ drawn, faded)" in outcome(page, "untied_gd")
     # tied GD reaches the minimum (±√(1 − λ/x²), 0) of the tied loss
     assert re.search(r"reaching the minimum at \(−?0\.707, 0\)", outcome(page, "tied_gd")), outcome(page, "tied_gd")
     assert "decoder W₂" in page.notes.object
@@ -203,6 +246,42 @@ def test_the_player_ends_at_the_longest_run_and_keeps_a_scrubbed_position():
     assert page.player.value == 3
 
 
+def test_a_click_on_the_map_plays_the_new_runs_from_iteration_0():
+    """Issue #21: a click jumped to the runs' end; a lecturer wants to watch them go."""
+    page = built()
+    assert page.player.value == page.player.end and page.player.direction == 0
+    page.surface.figure._trigger_event(Tap(page.surface.figure, x=0.6, y=-1.1))
+    assert page.player.value == 0 and page.player.direction == 1
+    assert page.current.data["it"] == [0] * len(page.runs)
+    assert page.loss_span.location == 0 and "Iteration 0 of" in page.counter.object
+    # any other change keeps the player where it is, a typed start too
+    page.player.param.update(value=7, direction=0)
+    page.state.lam = 0.4
+    page.state.w1 = 0.5
+    assert page.player.value == 7 and page.player.direction == 0 and page.loss_span.location == 7
+    # a click on the same point plays the same runs again
+    page.surface.figure._trigger_event(Tap(page.surface.figure, x=0.5, y=-1.1))
+    assert page.player.value == 0 and page.player.direction == 1 and page.loss_span.location == 0
+
+
+def test_the_paths_are_drawn_from_sources_the_browser_keeps_and_grows():
+    """What is drawn of a path is the browser's (DRAWN_JS: iterates 0 … the frame's, so paths
+    grow as the player runs; checked in tests/e2e/test_trajectories.py): its sources never
+    talk back to the server, and hold the whole runs when the page opens (the first paint and
+    a static export)."""
+    page = built(methods=list(solvers.METHODS))
+    renderers = [*page.map_lines.values(), *page.halos.values(),
+                 *(r for pair in page.side_lines.values() for r in pair)]
+    for r in renderers:
+        assert any(r.data_source is page.drawn[m] for m in solvers.METHODS)
+    for m in solvers.METHODS:
+        assert page.drawn[m].syncable is False
+        for column, values in page.sources[m].data.items():
+            np.testing.assert_array_equal(page.drawn[m].data[column], values)
+    grow = page.loss_span.js_property_callbacks["change:location"]
+    assert all(page.sources[m].js_property_callbacks["change:data"] == grow for m in solvers.METHODS)
+
+
 def test_a_click_on_the_map_moves_the_start_clamped_and_rounded():
     page = built()
     page.surface.figure._trigger_event(Tap(page.surface.figure, x=0.51234, y=-3.0))
@@ -234,7 +313,7 @@ def test_a_failing_redraw_shows_an_error_notice_and_the_session_keeps_working(mo
 def test_state_round_trips_through_the_url():
     st = TrajectoryState(mode="tied", kind="product", lam=1.25, x=0.8, y=0.3, w1=-0.25, w2=1.5,
                          methods=["sync_gd", "exact_tied"], lr_exp=-2.5, max_iter=700, tol_exp=-8,
-                         minibatch=True, n=50, batch_size=7, seed=42)
+                         minibatch=True, n=50, batch_size=7, seed=42, iteration_axis="log")
     encoded = query.encode(st, st.URL_PARAMS)
     assert encoded["methods"] == "sync_gd,exact_tied"
     values, notices = query.parse(TrajectoryState(), st.URL_PARAMS, args(**encoded))
@@ -243,7 +322,7 @@ def test_state_round_trips_through_the_url():
 
 @pytest.mark.parametrize("name, raw", [("methods", "untied_gd,<b>x</b>"), ("lr_exp", "nan"), ("lr_exp", "7"),
                                        ("w1", "-1e308"), ("mode", "vector"), ("max_iter", "1e9"),
-                                       ("minibatch", "maybe"), ("seed", "-4")])
+                                       ("minibatch", "maybe"), ("seed", "-4"), ("iteration_axis", "sideways")])
 def test_hostile_url_values_become_valid_state_with_a_notice(name, raw):
     st = TrajectoryState()
     values, notices = query.parse(st, st.URL_PARAMS, args(**{name: raw}))
@@ -273,3 +352,60 @@ def test_the_mini_batch_and_y_controls_show_only_when_they_apply_with_css():
     page.state.param.update(minibatch=False, mode="scalar")
     assert not any(shell.shown(w) for w in page.batch_widgets) and not shell.shown(page.y_slider)
     assert all(w.visible for w in [*page.batch_widgets, page.y_slider])
+
+
+# --------------------------------------------------------------------------- the iteration axis
+
+def test_the_iteration_axis_switches_to_log_and_back():
+    page = built(iteration_axis="log")
+    last = page.player.end
+    for fig in (page.loss_fig, page.gap_fig):
+        assert type(fig.x_scale).__name__ == "LogScale" and type(fig.xaxis[0].ticker).__name__ == "LogTicker"
+        assert (fig.x_range.start, fig.x_range.end) == (1, last)  # iteration 0 has no logarithm
+    page.state.iteration_axis = "linear"
+    for fig in (page.loss_fig, page.gap_fig):
+        assert type(fig.x_scale).__name__ == "LinearScale" and type(fig.xaxis[0].ticker).__name__ == "BasicTicker"
+        assert (fig.x_range.start, fig.x_range.end) == (0, last)
+
+
+def test_runs_of_very_different_lengths_point_to_the_log_axis():
+    page = built()  # exact untied takes a few iterations, untied GD about two hundred
+    lengths = [r.frames - 1 for r in page.runs]
+    assert max(lengths) >= 30 * min(lengths)
+    assert f"The runs take {min(lengths)} to {max(lengths)} iterations: choose a log iteration axis" \
+        in page.notes.object
+    page.state.iteration_axis = "log"
+    assert "log iteration axis" not in page.notes.object
+    page.state.param.update(iteration_axis="linear", methods=["untied_gd", "tied_gd"])
+    assert "log iteration axis" not in page.notes.object
+
+
+# --------------------------------------------------------------------------- telling the solvers apart
+
+def _hue_saturation(hex_colour):
+    import colorsys
+    r, g, b = (int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    h, _, s = colorsys.rgb_to_hls(r, g, b)
+    return 360 * h, s
+
+
+def test_solvers_of_one_hue_differ_in_dash_and_marker_on_every_plot_and_swatch():
+    """Issue #21: the two blues and the two oranges merge on a projector."""
+    page = built(methods=list(solvers.METHODS))
+    hues = {m: _hue_saturation(c) for m, c in trajectories.COLORS.items()}
+    alike = [(a, b) for i, a in enumerate(solvers.METHODS) for b in solvers.METHODS[i + 1:]
+             if hues[a][1] > 0.3 and hues[b][1] > 0.3 and abs(hues[a][0] - hues[b][0]) < 25]
+    assert sorted(alike) == [("exact_untied", "exact_sync"), ("untied_gd", "sync_gd")]
+    markers = dict(zip([r.method for r in page.runs], page.current.data["marker"]))
+    checkbox_css = page.method_boxes.stylesheets[0]
+    for a, b in alike:
+        for lines in (page.map_lines, {m: pair[0] for m, pair in page.side_lines.items()},
+                      {m: pair[1] for m, pair in page.side_lines.items()}):
+            assert lines[a].glyph.line_dash != lines[b].glyph.line_dash
+        assert markers[a] != markers[b]
+        swatches = {m: trajectories.swatch(m) for m in (a, b)}
+        assert ("stroke-dasharray" in swatches[a]) != ("stroke-dasharray" in swatches[b])
+        assert ("<circle" in swatches[a]) != ("<circle" in swatches[b])
+        for m in (a, b):
+            assert swatches[m] in page.outcomes.object and swatches[m] in page.legend.object
+            assert urllib.parse.quote(swatches[m]) in checkbox_css

@@ -1,7 +1,10 @@
-"""The Trajectories page in a real Chromium: a click on the map moves the start, the player
-animates, steps and pauses, a too-large learning rate diverges in words while the page keeps
-working, and the Transpose Theorem shows in the outcome text: with the sum loss untied and tied
-GD both end with ‖W₁ − W₂ᵀ‖ ≈ 0 (Kunin et al. 2019: every critical point of L_σ has W₁ = W₂ᵀ).
+"""The Trajectories page in a real Chromium: a click on the map moves the start and plays the
+runs from there, the player animates, steps and pauses with named buttons, the paths grow with
+the frame, a too-large learning rate says so first while the page keeps working, the iteration
+axis goes log, the solvers of one hue differ in dash and marker, the page fits the screens a
+class uses, and the Transpose Theorem shows in the outcome text: with the sum loss untied and
+tied GD both end with ‖W₁ − W₂ᵀ‖ ≈ 0 (Kunin et al. 2019: every critical point of L_σ has
+W₁ = W₂ᵀ).
 """
 
 from __future__ import annotations
@@ -72,12 +75,17 @@ def open_page(app, query: str = ""):
 
 # --------------------------------------------------------------------------- the start
 
-def test_clicking_the_map_moves_the_start(app):
+def test_clicking_the_map_moves_the_start_and_plays_from_iteration_0(app):
     open_page(app)
     assert app.page.evaluate(START_MARKER) == [-1.4, 1.7]
     x, y = app.page.evaluate(MAP_PIXEL, [0.6, -1.1])
     app.page.mouse.click(x, y)
     app.wait_until(lambda: _start_near(app, 0.6, -1.1))
+    # issue #21: the new runs play from their start (they used to jump to their end)
+    app.wait_until(lambda: app.page.evaluate(PLAYER)[0] == 1)
+    playing, last = counter(app)
+    assert playing < last / 2, (playing, last)
+    app.wait_until(lambda: counter(app)[0] > playing)
     # every solver starts again from there; untied GD falls into the nearer minimum
     app.wait_until(lambda: "at (−0.707, −0.707)" in outcome(app, "untied_gd"))
     text = outcome(app, "untied_gd")
@@ -163,10 +171,11 @@ def test_sum_loss_untied_and_tied_gd_end_with_w1_equal_to_w2_transpose(app):
     assert "need not equal" in outcome(app, "untied_gd")
     app.wait_until(lambda: app.query().get("kind") == "unregularized")
 
-    # a solver added by its checkbox draws at once
-    app.page.locator(".methods label", has_text="exact tied").click()
-    app.wait_until(lambda: "converged after" in outcome(app, "exact_tied"))
-    app.wait_until(lambda: app.query().get("methods") == "untied_gd,tied_gd,exact_tied")
+    # a solver added by its checkbox draws at once (exact untied: the authors' exact tied step
+    # is the involution w ↦ c/w on this loss, a period-2 cycle)
+    app.page.locator(".methods label", has_text="exact untied").click()
+    app.wait_until(lambda: "converged after" in outcome(app, "exact_untied"))
+    app.wait_until(lambda: app.query().get("methods") == "untied_gd,tied_gd,exact_untied")
     app.assert_clean()
 
 
@@ -193,7 +202,7 @@ MARKERS = """() => {
     const models = [...Bokeh.documents[0].all_models];
     const cur = models.find(m => m.type === 'ColumnDataSource' && m.data.color !== undefined
                              && m.data.it !== undefined && m.data.it.length <= 6);
-    const paths = models.filter(m => m.type === 'ColumnDataSource' && m.data.it !== undefined
+    const paths = models.filter(m => m.type === 'ColumnDataSource' && m.data.it !== undefined && m.syncable
                                 && m.data.color === undefined && m.data.it.length > 0);
     return {w1: Array.from(cur.data.w1), it: Array.from(cur.data.it),
             paths: paths.map(p => Array.from(p.data.w1))};
@@ -213,4 +222,189 @@ def test_a_frame_drawn_in_the_browser_puts_each_marker_on_its_path_at_that_itera
     expected = sorted(p[min(v, len(p) - 1)] for p in got["paths"])
     assert sorted(got["w1"]) == pytest.approx(expected, abs=1e-6)
     app.wait_until(lambda: app.query().get("lam") == "0.5")
+    app.assert_clean()
+
+
+#: JavaScript: [solver, iterates drawn] of every path renderer (map, loss and ‖W₁ − W₂ᵀ‖ plots)
+DRAWN = """() => [...Bokeh.documents[0].all_models]
+    .filter(m => m.type === 'GlyphRenderer' && m.name && m.data_source.data.gap !== undefined && m.visible)
+    .map(r => [r.name, r.data_source.data.w1.length])"""
+
+
+def test_the_paths_grow_with_the_frame(app):
+    """Issue #21: the whole path showed from the start of the animation. Every path (map, loss
+    and ‖W₁ − W₂ᵀ‖ plots) draws iterates 0 … v at frame v (a run that ended earlier: all of it)."""
+    open_page(app, "?methods=untied_gd,tied_gd,exact_untied")
+    lengths = {r[0]: r[1] for r in app.page.evaluate(DRAWN)}
+    assert len(app.page.evaluate(DRAWN)) == 9 and min(lengths.values()) > 1  # 3 solvers × 3 plots, at the end
+    for v in (0, 3, 40):
+        app.page.evaluate(SCRUB, v)
+        app.wait_until(lambda v=v: counter(app)[0] == v)
+        app.wait_until(lambda v=v: all(n == min(v + 1, lengths[name]) for name, n in app.page.evaluate(DRAWN)))
+    app.page.locator("button.last").click()
+    app.wait_until(lambda: all(n == lengths[name] for name, n in app.page.evaluate(DRAWN)))
+    # a new λ while paused mid-way: the new paths are drawn up to that iteration too
+    app.page.evaluate(SCRUB, 10)
+    app.wait_until(lambda: counter(app)[0] == 10)
+    drag = app.grab_slider("λ")
+    drag.move_to(0.3)
+    drag.release()
+    app.wait_until(lambda: app.query().get("lam") not in (None, "0.5"))
+    app.wait_until(lambda: all(n == 11 for _, n in app.page.evaluate(DRAWN)))
+    assert counter(app)[0] == 10
+    app.assert_clean()
+
+
+#: JavaScript: [class, aria-label, title] of every button and input the player draws
+PLAYER_CONTROLS = """() => {
+    const p = [...Bokeh.documents[0].all_models].find(m => m.type && m.type.endsWith('.Player'));
+    const root = Bokeh.index.find_one(p).shadow_el;
+    return [...root.querySelectorAll('button, input')].map(
+        b => [b.className || b.type, b.getAttribute('aria-label'), b.getAttribute('title')]);
+}"""
+
+
+def test_the_player_buttons_are_named(app):
+    open_page(app)
+    controls = app.page.evaluate(PLAYER_CONTROLS)
+    assert len([c for c in controls if c[0] != "range"]) == 9, controls
+    for name, label, title in controls:
+        assert label, f"the player's {name} has no aria-label"
+        assert name == "range" or title == label, (name, label, title)
+    assert app.page.get_by_role("button", name="Play", exact=True).count() == 1
+    assert app.page.get_by_role("button", name="Pause", exact=True).count() == 1
+    app.page.get_by_role("button", name="First iteration").click()
+    app.wait_until(lambda: counter(app)[0] == 0)
+    app.assert_clean()
+
+
+def test_a_too_large_learning_rate_is_said_first_and_plainly(app):
+    """Issue #21: at lr = 1 sync and tied GD oscillated and were told to raise the learning rate."""
+    open_page(app, "?methods=sync_gd,tied_gd,exact_untied&lr_exp=0")
+    for method in ("sync_gd", "tied_gd"):
+        item = app.page.locator(f".outcome-{method}")
+        assert "too-large" in item.get_attribute("class")
+        text = outcome(app, method)
+        assert text.startswith("Learning rate too large:") and "lower" in text.lower(), text
+        assert "raise" not in text.lower(), text
+        assert app.page.locator(f".outcome-{method} .verdict").is_visible()
+    assert "too large" not in outcome(app, "exact_untied")
+    app.assert_clean()
+
+
+def test_the_iteration_axis_goes_log_and_the_url_keeps_it(app):
+    open_page(app)
+    app.select("Iteration axis").select_option(label="log (runs of very different lengths)")
+    app.wait_until(lambda: app.query().get("iteration_axis") == "log")
+    scales = """() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'Figure')
+                 .map(f => [f.title ? f.title.text : '', f.x_scale.type])"""
+    app.wait_until(lambda: sorted(t for title, t in app.page.evaluate(scales) if "per iteration" in title)
+                   == ["LogScale", "LogScale"])
+    app.page.reload()
+    app.wait_for_document()
+    app.wait_until(lambda: app.select("Iteration axis").evaluate("s => s.selectedOptions[0].text").startswith("log"))
+    assert sorted(t for title, t in app.page.evaluate(scales) if "per iteration" in title) == ["LogScale", "LogScale"]
+    app.assert_clean()
+
+
+#: JavaScript: each path renderer's solver and dash, and the current-iterate markers' shapes
+STYLES = """() => {
+    const models = [...Bokeh.documents[0].all_models];
+    const lines = models.filter(m => m.type === 'GlyphRenderer' && m.name && m.data_source.data.gap !== undefined)
+        .map(r => [r.name, Array.isArray(r.glyph.line_dash) ? r.glyph.line_dash : r.glyph.line_dash.value]);
+    const current = models.find(m => m.type === 'ColumnDataSource' && m.data.marker !== undefined
+                                && m.data.it !== undefined);
+    return {lines, markers: Array.from(current.data.marker)};
+}"""
+
+
+def test_the_two_blues_and_the_two_oranges_differ_in_dash_and_marker(app):
+    open_page(app, "?methods=untied_gd,sync_gd,tied_gd,exact_untied,exact_sync,exact_tied")
+    styles = app.page.evaluate(STYLES)
+    dashes = {}
+    for name, dash in styles["lines"]:
+        dashes.setdefault(name, set()).add(tuple(dash))
+    assert all(len(d) == 1 for d in dashes.values()), dashes  # the same on the map and both side plots
+    for a, b in (("untied GD", "sync GD"), ("exact untied", "exact sync")):
+        assert dashes[a] != dashes[b], dashes
+    # markers in METHODS order: untied GD, sync GD, tied GD, exact untied, exact sync, exact tied
+    m = styles["markers"]
+    assert m[0] != m[1] and m[3] != m[4], m
+    # the sidebar's and the outcome list's swatches carry the dash and the marker too
+    sync_item = app.page.locator(".outcome-sync_gd svg.swatch")
+    assert sync_item.locator("line").get_attribute("stroke-dasharray")
+    assert app.page.locator(".outcome-untied_gd svg.swatch line").get_attribute("stroke-dasharray") is None
+    checkbox = app.page.locator(".methods label", has_text="sync GD").locator("span")
+    background = checkbox.evaluate("e => getComputedStyle(e, '::after').backgroundImage")
+    assert "stroke-dasharray" in background and "svg" in background
+    app.assert_clean()
+
+
+# --------------------------------------------------------------------------- the screens a class uses
+
+#: JavaScript: the page boxes of every plot and of the page's text and player blocks, and the
+#: document's scroll and client widths
+LAYOUT = """() => {
+    const box = (el) => { const r = el.getBoundingClientRect();
+                          return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width}; };
+    const plots = [...Bokeh.documents[0].all_models].filter(m => m.type === 'Figure')
+        .map(f => ({name: f.title ? f.title.text : f.id, ...box(Bokeh.index.find_one(f).el)}));
+    const deep = (selector) => {
+        const found = [];
+        const walk = (root) => { for (const el of root.querySelectorAll('*')) {
+            if (el.matches(selector)) found.push(el); if (el.shadowRoot) walk(el.shadowRoot); } };
+        walk(document);
+        return found;
+    };
+    const blocks = [];
+    for (const sel of ['.iteration-counter', '.trajectory-player', '.frame-step', '.outcome-list', '.solver-legend',
+                       '.map-legend', '.notes', 'h1', 'h2', 'h3']) {
+        for (const el of deep(sel)) { const b = box(el); if (b.width > 0) blocks.push({name: sel, ...b}); }
+    }
+    const sidebar = document.querySelector('#sidebar');
+    return {plots, blocks, sidebar: sidebar ? box(sidebar) : null,
+            scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth};
+}"""
+
+
+def _overlap(a, b) -> bool:
+    return (min(a["right"], b["right"]) - max(a["left"], b["left"]) > 1
+            and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 1)
+
+
+def _layout_at(app, width, height) -> dict:
+    app.page.set_viewport_size({"width": width, "height": height})
+    open_page(app)
+    app.page.wait_for_load_state("networkidle")
+    app.wait_until(lambda: len(app.page.evaluate(LAYOUT)["plots"]) == 3)
+    return app.page.evaluate(LAYOUT)
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (1366, 768), (1920, 1080)])
+def test_the_page_fits_the_screen_with_the_sidebar_open(app, width, height):
+    """Issue #21: no horizontal scrolling, every plot inside the viewport's width, nothing
+    overlapping, at the projector modes a lecture hall uses."""
+    layout = _layout_at(app, width, height)
+    assert layout["sidebar"] and layout["sidebar"]["width"] > 200, "the sidebar is not open"
+    assert layout["scroll"] <= layout["client"] == width, f"horizontal scrolling: {layout['scroll']} > {width}"
+    for plot in layout["plots"]:
+        assert layout["sidebar"]["right"] - 1 <= plot["left"] and plot["right"] <= width, plot
+    things = layout["plots"] + layout["blocks"]
+    for i, a in enumerate(things):
+        for b in things[i + 1:]:
+            assert not _overlap(a, b), f"{a['name']} overlaps {b['name']}: {a} {b}"
+    app.assert_clean()
+
+
+def test_the_plots_grow_on_a_1080p_screen(app):
+    """Issue #21: at 1920 × 1080 the plots use the width (they stayed 560 and 470 px wide)."""
+    small = {p["name"]: p["width"] for p in _layout_at(app, 1280, 800)["plots"]}
+    large = {p["name"]: p["width"] for p in _layout_at(app, 1920, 1080)["plots"]}
+    assert small.keys() == large.keys()
+    for name in small:
+        assert large[name] >= 1.3 * small[name], (name, small[name], large[name])
+    # the map's column and the side plots' column fill the pane beside the sidebar
+    side = max(w for name, w in large.items() if "per iteration" in name)
+    map_width, = (w for name, w in large.items() if "per iteration" not in name)
+    assert map_width + side >= 0.8 * (1920 - 300), large
     app.assert_clean()
