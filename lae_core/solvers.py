@@ -437,7 +437,20 @@ def _outcome_at_max_iter(p: _Problem, W1s: np.ndarray, W2s: np.ndarray) -> str:
     return "oscillating" if _alternates(d[0], d[1], d[2]) else "max_iter"
 
 
-def _message(p: _Problem, status: str, t: int, detail: tuple) -> str:
+def _still_falling(losses: np.ndarray) -> bool:
+    """Whether the full-batch loss is still falling steadily over the last quarter of a run (at
+    least 8 iterates): lower at the end, and rising in at most a tenth of those steps. A run
+    stopped by max_iter while falling wants more steps; one whose loss wanders takes steps too
+    large for the landscape."""
+    n = len(losses)
+    if n < 8:
+        return True
+    tail = losses[-max(n // 4, 4):]
+    rises = int(np.count_nonzero(np.diff(tail) > 0))
+    return bool(tail[-1] < tail[0]) and rises <= len(tail) // 10
+
+
+def _message(p: _Problem, status: str, t: int, detail: tuple, losses: np.ndarray | None = None) -> str:
     """The sentence describing a run's outcome."""
     if status == "converged":
         step, threshold = detail
@@ -471,6 +484,9 @@ def _message(p: _Problem, status: str, t: int, detail: tuple) -> str:
     if p.batch_size is not None:
         return message + " — mini-batch noise keeps the steps from shrinking to zero"
     if p.gradient:
+        if losses is not None and not _still_falling(losses):
+            return message + (f" — the loss has stopped falling: the learning rate is too large for this "
+                              f"landscape; lower it (lr = {p.lr:.3g})")
         return message + " — raise max_iter or the learning rate"
     return message + " — raise max_iter"
 
@@ -478,7 +494,7 @@ def _message(p: _Problem, status: str, t: int, detail: tuple) -> str:
 def _trajectory(p: _Problem, W1s, W2s, losses, status, t, detail) -> Trajectory:
     """Assemble the result."""
     iterations = t - 1 if status == "diverged" else t
-    message = _message(p, status, t, detail)
+    message = _message(p, status, t, detail, losses)
     for a in (W1s, W2s, losses):
         a.flags.writeable = False
     run = Trajectory(W1s, W2s, losses, status, message, iterations, p.method, p.lr)

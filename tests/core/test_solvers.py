@@ -734,3 +734,21 @@ def test_lae_pca_validation_errors_name_the_argument(bad, name):
     args.update(bad)
     with pytest.raises(ValueError, match=name):
         lae_pca(args.pop("X"), args.pop("k"), args.pop("lam"), **args)
+
+
+@pytest.mark.parametrize("method", ["sync_gd", "tied_gd"])
+def test_a_run_whose_loss_wanders_at_max_iter_is_told_to_lower_the_learning_rate(method):
+    """lr = 10^−0.1 from (1.5, 1.5) on x² = 1, λ = 0: the steps neither converge, diverge nor
+    settle into a 2-cycle, and the loss keeps rising as often as it falls — raising max_iter or
+    the learning rate would not help."""
+    run = solve(method, [[1.0]], 1, 0.0, W1=[[1.5]], W2=[[1.5]], lr=10 ** -0.1, max_iter=2000, kind="sum")
+    assert run.status == "max_iter"
+    tail = np.diff(run.loss[-500:])
+    assert (tail > 0).sum() > 50  # the loss really wanders
+    assert "lower it" in run.message and "raise max_iter" not in run.message
+
+
+def test_a_slow_run_still_falling_at_max_iter_is_told_to_raise_it():
+    run = solve("untied_gd", [[1.0]], 1, 0.5, W1=[[0.01]], W2=[[0.02]], lr=1e-3, max_iter=50, kind="sum")
+    assert run.status == "max_iter" and np.all(np.diff(run.loss[-12:]) < 0)
+    assert run.message.endswith("raise max_iter or the learning rate")
