@@ -84,11 +84,25 @@ PAGES: tuple[Entry, ...] = (
                     "x²(1 − w₁w₂)² alone has a hyperbola of minima. The <b>product</b> penalty λ(w₁w₂)² keeps "
                     "a (shrunken) hyperbola; the <b>sum</b> penalty λ(w₁² + w₂²) picks two isolated minima "
                     "with w₁ = w₂: the regularizer breaks the symmetry.",
-                    focus="surfaces"),
+                    focus="surfaces",
+                    notes="With one number of data x and one hidden unit the weights are two numbers (w₁, w₂), and "
+                          "each loss is a surface over the plane. The unregularized loss is flat along the "
+                          "hyperbola w₁w₂ = 1: every point of it is a minimum, because scaling w₁ up and w₂ down "
+                          "changes nothing. The product penalty depends on w₁w₂ alone, so it keeps that symmetry "
+                          "and only shrinks the hyperbola to w₁w₂ = x²/(x² + λ). The sum penalty prefers balanced "
+                          "weights: only the two points with w₁ = w₂ stay minima, the encoder equal to the "
+                          "decoder's transpose. The origin is a saddle of all three. Hover a marker for the "
+                          "Hessian's eigenvalues that classify it."),
               Slide("λ crosses x²: the minima merge",
                     "Drag λ past x². The sum loss's two minima ±√(1 − λ/x²) slide into the origin and vanish "
                     "there — a pitchfork bifurcation: the weights collapse to zero.",
-                    overrides={"lam": 0.5}, focus="pitchfork"),
+                    overrides={"lam": 0.5}, focus="pitchfork",
+                    notes="The sum loss alone, with its critical points against λ beside it. The minima sit at "
+                          "w₁ = w₂ = ±√(1 − λ/x²): as λ grows toward x² they slide toward the origin, and at "
+                          "λ = x² they meet it and vanish, leaving the origin, now a minimum, as the only critical "
+                          "point. This pitchfork is posterior collapse in one dimension: once the penalty outweighs "
+                          "the data's variance along a direction, the best weights there are zero. With x = 1, "
+                          "drag λ slowly past 1 and watch the two minima run into the saddle."),
           )),
     Entry("theorem", "Theorem", "app.pages.theorem",
           # λ every 0.5 up to 20, and σ₄² = 2.25 of the default spectrum 4, 3, 2, 1.5: each σᵢ² where
@@ -99,7 +113,14 @@ PAGES: tuple[Entry, ...] = (
                     "Every critical manifold of L_σ for m = 4, k = 2, at (descending directions, loss): only the "
                     "global minimum has none. Drag λ past σ₄² = 2.25, σ₃² = 4, …: the manifolds that keep that "
                     "direction vanish and the ladder thins — posterior collapse, manifold by manifold.",
-                    overrides={"m": 4, "k": 2, "loss": "sum", "lam": 1.5}, focus="ladder"),
+                    overrides={"m": 4, "k": 2, "loss": "sum", "lam": 1.5}, focus="ladder",
+                    notes="The Landscape Theorem for m = 4 and k = 2 with the sum loss. Each critical manifold is "
+                          "named by the set I of principal directions its weights keep (at most k of them); the "
+                          "ladder puts it at its number of descending directions, the ways down from it, against "
+                          "its loss. Only the global minimum, I = {1, 2}, has none: every other critical point is "
+                          "a saddle with a way down, so gradient descent is not trapped. Drag λ past σ₄² = 2.25, "
+                          "then σ₃² = 4: every manifold that keeps a direction with σᵢ² ≤ λ disappears, the "
+                          "previous slide's collapse, manifold by manifold."),
           )),
     Entry("trajectories", "Trajectories", "app.pages.trajectories",
           export=Export("lam", steps(0.0, 4.0, 0.25),
@@ -108,7 +129,13 @@ PAGES: tuple[Entry, ...] = (
               Slide("Solvers and the Transpose Theorem",
                     "Every converged run on the <b>sum</b> loss ends with W₁ = W₂ᵀ, so ‖W₁ − W₂ᵀ‖ falls to "
                     "round-off even for untied gradient descent. Switch to the product or unregularized loss: "
-                    "the gap stays."),
+                    "the gap stays.",
+                    notes="The paper's solvers on the scalar landscape, all from the same start. For the sum loss "
+                          "every critical point has W₁ = W₂ᵀ (the Transpose Theorem), so every run that converges "
+                          "ends with ‖W₁ − W₂ᵀ‖ at round-off, even untied gradient descent, which never ties the "
+                          "weights. Under the product or the unregularized loss nothing stops w₁ being scaled "
+                          "against w₂, and the gap stays where the run started it. Click the map to start from "
+                          "somewhere else; raise the learning rate to see a run that is too fast."),
           )),
     Entry("collapse", "Posterior collapse", "app.pages.collapse",
           # the poster's example X = [x] (x = 2 by default: the minima meet the origin at λ = 4)
@@ -118,7 +145,13 @@ PAGES: tuple[Entry, ...] = (
                     "At the minimum of L_σ the decoder keeps direction i with singular value √(1 − λ/σᵢ²)₊: "
                     "every direction with σᵢ² ≤ λ collapses — the same directions probabilistic PCA with "
                     "noise τ² = λ drops. Press <i>Train</i> to put trained LAEs on the curves.",
-                    focus="spectrum"),
+                    focus="spectrum",
+                    notes="At the global minimum of the sum loss the decoder's singular values are √(1 − λ/σᵢ²) "
+                          "where σᵢ² > λ, and zero elsewhere: every direction is shrunk, and every direction whose "
+                          "variance σᵢ² is at most λ is dropped. Probabilistic PCA with noise variance τ² = λ does "
+                          "exactly the same: its weights are U(Σ² − τ²I)^½. The bars are the theory; Train fits "
+                          "real linear autoencoders by gradient descent, and their singular values land on the "
+                          "curves. Drag λ past each σᵢ² and count the directions that survive."),
           )),
     Entry("grassmannian", "Grassmannian", "app.pages.grassmann",
           export=Export("phi", steps(0.0, 180.0, 5.0), leave_out=("flow_status",), sidebar=True),
@@ -127,11 +160,23 @@ PAGES: tuple[Entry, ...] = (
                     "A line at angle φ leaves residuals; L_X(φ) is their total square. Its one minimum "
                     "(index 0) is u₁ and its one maximum (index 1) is u₂: press <i>Flow</i> to follow the "
                     "gradient down.",
-                    focus="plane"),
+                    focus="plane",
+                    notes="PCA as a function on the space of lines. A line through the origin at angle φ keeps "
+                          "each point's projection and loses its residual (red); L_X(φ) is the sum of their "
+                          "squares. The lines through the origin form the Grassmannian Gr₁(ℝ²), a circle, since φ "
+                          "and φ + 180° are the same line. On it L_X has exactly two critical points: the best "
+                          "line u₁, a minimum (index 0), and the worst, u₂, a maximum (index 1). Press Flow to "
+                          "follow the negative gradient from the current line down to u₁."),
               Slide("RP² = Gr₁(ℝ³): a perfect Morse function",
                     "Three critical lines, one of each index 0, 1, 2 — exactly the F₂ Betti numbers (1, 1, 1) "
                     "of RP²: PCA's loss has no more critical points than the topology of RP² forces, and no spurious local minima.",
-                    focus="disk"),
+                    focus="disk",
+                    notes="The lines through the origin in space form RP², drawn as the upper hemisphere seen from "
+                          "above, with opposite points of the rim glued together. L_X has three critical lines, the "
+                          "principal directions u₁, u₂ and u₃, of Morse index 0, 1 and 2: one of each, exactly the "
+                          "F₂ Betti numbers (1, 1, 1) of RP². A Morse function with no more critical points than its "
+                          "space's Betti numbers require is called perfect: PCA's loss has no critical point the "
+                          "topology does not force, and its only local minimum is the global one."),
           )),
     Entry("lecture", "Lecture", "app.pages.lecture"),
 )

@@ -159,3 +159,91 @@ def test_query_strings_are_read_with_blank_values_and_limits():
     assert address.read_query(b"?x=1") is None and address.read_query(None) is None
     assert address.query_string({"lam": "0.7", "sigma": "5, 1"}) == "?lam=0.7&sigma=5%2C+1"
     assert address.query_string({}) == ""
+
+
+# --------------------------------------------------------------------------- the lecture deck
+
+def deck_index(title: str) -> int:
+    """The deck's number (``#/slide-N``) of the registry's slide titled ``title``: the title
+    slide is 0, then every entry's slides in the registry's order."""
+    from app.pages import PAGES
+
+    titles = [slide.title for entry in PAGES for slide in entry.slides]
+    return titles.index(title) + 1
+
+
+PITCHFORK = "λ crosses x²: the minima merge"
+COLLAPSE = "Posterior collapse, direction by direction"
+
+
+def deck_page(deck, title: str):
+    return deck.pages[deck_index(title) - 1]
+
+
+def deck_address(deck) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(deck.address.query.removeprefix("?")).items()}
+
+
+def test_the_deck_opens_each_slide_in_the_state_its_fields_in_the_address_give():
+    from app.pages.lecture import Lecture
+
+    p, c = deck_index(PITCHFORK), deck_index(COLLAPSE)
+    deck = Lecture({f"s{p}.lam": [b"1.4"], f"s{c}.lam": [b"3"], "lam": [b"2.5"]})
+    assert deck_page(deck, PITCHFORK).state.lam == 1.4
+    assert deck_page(deck, COLLAPSE).state.lam == 3.0
+    # a page's own name (lam=…) is not a slide's: every other slide keeps its start
+    assert all(page.state.lam != 2.5 for page in deck.pages if "lam" in page.state.param)
+    assert deck_address(deck) == {f"s{p}.lam": "1.4", f"s{c}.lam": "3"}
+    assert deck.control.query == deck.address.query
+
+
+def test_a_slide_change_is_written_as_that_slides_field_and_only_while_it_differs():
+    from app.pages.lecture import Lecture
+
+    deck, p = Lecture({}), deck_index(PITCHFORK)
+    assert deck.address.query == ""
+    page = deck_page(deck, PITCHFORK)
+    page.state.lam = 2.25
+    assert deck_address(deck) == {f"s{p}.lam": "2.25"} and deck.address.replace is True
+    page.state.lam = 0.5  # the slide's own start (its overrides)
+    assert deck.address.query == "" and deck.control.query == ""
+
+
+def test_a_bad_field_is_refused_with_a_notice_on_its_slide():
+    from app.pages.lecture import Lecture
+
+    p = deck_index(PITCHFORK)
+    deck = Lecture({f"s{p}.lam": [b"banana"], f"s{p}.x": [b"99"]})
+    page = deck_page(deck, PITCHFORK)
+    assert page.state.lam == 0.5 and page.state.x == page.state.param["x"].bounds[1]
+    texts = [text for _, text in page.notices.items]
+    assert any("'lam'" in t and "banana" in t for t in texts) and any("'x'" in t for t in texts)
+    assert all(t.startswith(f"Slide {p} in the address") for t in texts)
+
+
+def test_back_in_the_deck_gives_every_slide_the_state_the_address_holds():
+    from app.pages.lecture import Lecture
+
+    p, c = deck_index(PITCHFORK), deck_index(COLLAPSE)
+    deck = Lecture({})
+    deck_page(deck, PITCHFORK).state.lam = 3.0
+    deck_page(deck, COLLAPSE).state.lam = 6.0
+    deck.address._handle_msg({"search": f"?s{c}.lam=2"})
+    assert deck_page(deck, PITCHFORK).state.lam == 0.5  # left out: the slide's start
+    assert deck_page(deck, COLLAPSE).state.lam == 2.0
+    assert deck_address(deck) == {f"s{c}.lam": "2"}
+
+
+def test_a_slide_change_reported_with_the_decks_own_address_undoes_no_change_yet_to_be_written():
+    """The browser reports a new slide (a new hash) as it reports Back, with the query the deck
+    last wrote; a slider moved within the last URL_DELAY_MS is not in it yet and must stay."""
+    from app.pages.lecture import Lecture
+
+    p = deck_index(PITCHFORK)
+    deck = Lecture({})
+    deck.schedule_url = lambda: None  # the write is still pending, as in a session
+    deck_page(deck, PITCHFORK).state.lam = 3.0
+    deck.address._handle_msg({"search": deck.address.query})
+    assert deck_page(deck, PITCHFORK).state.lam == 3.0
+    deck.write_url()
+    assert deck_address(deck) == {f"s{p}.lam": "3"}

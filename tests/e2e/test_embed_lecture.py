@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from app.pages import PAGES as PAGES_REGISTRY
 from app.shell import EMBED_SIZE
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_smoke import DRAWN_CANVASES
@@ -180,5 +181,175 @@ def test_a_slider_on_a_slide_is_live(app):
     drag_slider(page, slide.locator(".bk-Slider").filter(has=label), 0.6)  # λ ≈ 2.4
     wait_until(lambda: summary.inner_text().startswith("sum: 1 critical point"), page)
     assert current_slide(page) == 2
-    assert urlsplit(page.url).query == "", "a slide's slider must not write the page's query"
+    # the deck's address holds the slide's state under its own name, not the page's query
+    wait_until(lambda: set(parse_qs(urlsplit(page.url).query)) == {"s2.lam"}, page)
+    assert urlsplit(page.url).fragment == "/slide-2"
     app.assert_clean()
+
+
+# --------------------------------------------------------------------------- the deck on a projector
+
+PROJECTOR = {"width": 1920, "height": 1080}
+#: JavaScript: the present slide's box, its body text's size as drawn (computed size times the
+#: zoom it is drawn at) and, per plot, the zoom it is drawn at and its size
+PRESENT_SLIDE_JS = """() => {
+    const slide = document.querySelector('.reveal .slides > section.present .lecture-slide');
+    const r = slide.getBoundingClientRect();
+    const body = [];
+    const plots = [];
+    const visit = (root) => {
+        for (const el of root.querySelectorAll('*')) {
+            if (el.matches('.slide-note, .title-slide li')) {
+                body.push({text: el.textContent.trim().slice(0, 40),
+                           px: parseFloat(getComputedStyle(el).fontSize) * el.currentCSSZoom});
+            }
+            if (el.classList.contains('bk-Figure') && el.getClientRects().length) {
+                const b = el.getBoundingClientRect();
+                plots.push({zoom: el.currentCSSZoom, width: b.width});
+            }
+            if (el.shadowRoot) visit(el.shadowRoot);
+        }
+    };
+    visit(slide.shadowRoot);
+    return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, viewport: innerWidth,
+            height: innerHeight, body, plots};
+}"""
+
+
+def open_deck(app, slide: int = 0):
+    app.open(f"/lecture#/slide-{slide}")
+    page = app.page
+    wait_until(lambda: page.evaluate("() => !!(window.Reveal && Reveal.isReady())"), page)
+    wait_until(lambda: current_slide(page) == slide, page)
+    return page
+
+
+def lam_on_slide(page, slide: int) -> float:
+    """λ on slide ``slide``: the value of the Bokeh slider titled λ drawn in that section."""
+    return page.evaluate("""(slide) => [...Bokeh.index.all_views()].find((v) => v.model.type === 'Slider'
+        && v.model.title === 'λ' && document.querySelector(`#slide-${slide}`).contains(
+            (() => { let n = v.el; while (n.getRootNode() !== document) n = n.getRootNode().host; return n; })())
+    ).model.value""", slide)
+
+
+def test_on_a_1080p_projector_every_slide_fills_the_screen_with_text_read_from_the_back(app):
+    """At 1920 × 1080 each slide spans at least 80 % of the width and fits the height; its body
+    text is at least 24 px as drawn; its plots are drawn at the screen's resolution (no zoom:
+    sharp, and the mouse lands where it points), larger than designed."""
+    app.page.set_viewport_size(PROJECTOR)
+    page = open_deck(app)
+    problems = []
+    for i in range(page.evaluate("() => Reveal.getTotalSlides()")):
+        page.evaluate("(i) => Reveal.slide(i)", i)
+        wait_until(lambda: current_slide(page) == i, page)
+
+        def fills():
+            s = page.evaluate(PRESENT_SLIDE_JS)
+            assert s["right"] - s["left"] >= 0.8 * s["viewport"], f"slide {i} is {s['right'] - s['left']:.0f} px wide"
+            assert s["top"] >= 0 and s["bottom"] <= s["height"], f"slide {i} runs off the screen: {s}"
+            return s
+        s = wait_until(fills, page)
+        assert s["body"], f"slide {i}: no body text found"
+        problems += [f"slide {i}: {t['text']!r} is {t['px']:.1f} px" for t in s["body"] if t["px"] < 24]
+        problems += [f"slide {i}: a plot drawn at zoom {p['zoom']:.2f}" for p in s["plots"]
+                     if abs(p["zoom"] - 1) > 0.01]
+    assert not problems, "\n".join(problems)
+    app.assert_clean()
+
+
+def test_a_click_on_a_scaled_plot_lands_where_it_points(app):
+    """On the solvers' slide at 1080p, a click on the map at (w₁, w₂) = (1, −1) starts the runs
+    there: the scaled plot maps the mouse to its data as an unscaled one does."""
+    app.page.set_viewport_size(PROJECTOR)
+    page = open_deck(app, 4)
+    title = "L_σ (sum) — λ"
+    x, y = page.evaluate("""(title) => {
+        const v = [...Bokeh.index.all_views()].find((v) => v.model.type === 'Figure'
+            && (v.model.title?.text ?? '').startsWith(title));
+        const r = v.el.getBoundingClientRect();
+        return [r.left + v.frame.x_scale.compute(1.0), r.top + v.frame.y_scale.compute(-1.0)];
+    }""", title)
+    page.mouse.click(x, y)
+    starts = """() => [...Bokeh.documents[0].all_models].filter((m) => m.type === 'ColumnDataSource'
+        && m.data.w1 && m.data.w1.length === 1).map((m) => [m.data.w1[0], m.data.w2[0]])"""
+    wait_until(lambda: any(abs(a - 1) < 0.05 and abs(b + 1) < 0.05 for a, b in page.evaluate(starts)), page)
+    app.assert_clean()
+
+
+def test_arrow_keys_move_a_focused_slider_and_the_clicker_turns_the_slide(app):
+    page = open_deck(app, 2)
+    handle = page.locator("#slide-2 .bk-Slider").filter(
+        has=page.locator(".bk-slider-title", has_text=re.compile(r"^λ:"))).locator(".noUi-handle")
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    wait_until(lambda: lam_on_slide(page, 2) == pytest.approx(0.52), page)
+    assert current_slide(page) == 2, "an arrow key on a focused slider turned the slide"
+    page.keyboard.press("End")
+    wait_until(lambda: lam_on_slide(page, 2) == pytest.approx(4.0), page)
+    page.keyboard.press("Home")
+    wait_until(lambda: lam_on_slide(page, 2) == pytest.approx(0.0), page)
+    assert current_slide(page) == 2
+    handle.focus()
+    page.keyboard.press("PageDown")  # a clicker's "next", with the slider still focused
+    wait_until(lambda: current_slide(page) == 3, page)
+    assert lam_on_slide(page, 2) == pytest.approx(0.0), "PageDown moved the slider as well"
+    page.keyboard.press("ArrowRight")  # the slider was left behind: the arrows turn slides again
+    wait_until(lambda: current_slide(page) == 4, page)
+    page.keyboard.press("PageUp")
+    wait_until(lambda: current_slide(page) == 3, page)
+    app.assert_clean()
+
+
+def test_a_reload_keeps_each_slides_sliders(app):
+    page = open_deck(app, 2)
+    handle = page.locator("#slide-2 .bk-Slider").filter(
+        has=page.locator(".bk-slider-title", has_text=re.compile(r"^λ:"))).locator(".noUi-handle")
+    handle.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    wait_until(lambda: parse_qs(urlsplit(page.url).query).get("s2.lam") == ["0.53"], page)
+    page.keyboard.press("PageDown")
+    wait_until(lambda: urlsplit(page.url).fragment == "/slide-3", page)
+    wait_until(lambda: parse_qs(urlsplit(page.url).query).get("s2.lam") == ["0.53"], page)  # kept
+    page.reload()
+    app.wait_for_document()
+    wait_until(lambda: page.evaluate("() => !!(window.Reveal && Reveal.isReady())"), page)
+    assert current_slide(page) == 3
+    assert lam_on_slide(page, 2) == pytest.approx(0.53)
+    assert lam_on_slide(page, 3) == pytest.approx(1.5), "another slide took slide 2's λ"
+    app.assert_clean()
+
+
+def test_speaker_notes_follow_the_deck(app, context):
+    """Every slide has its notes (the registry's, and the title slide's); S opens them in a
+    window of their own, which follows the slide shown."""
+    from app.pages.lecture import TITLE_NOTES
+
+    notes = [TITLE_NOTES] + [slide.notes for entry in PAGES_REGISTRY for slide in entry.slides]
+    assert all(len(n) > 200 for n in notes), "a slide without its paragraph of notes"
+    page = open_deck(app, 1)
+    wait_until(lambda: page.evaluate("() => Reveal.getSlides().map((s) => Reveal.getSlideNotes(s))") == notes, page)
+    page.locator(".reveal").click(position={"x": 5, "y": 5})
+    with context.expect_page() as opened:
+        page.keyboard.press("s")
+    speaker = opened.value
+    wait_until(lambda: notes[1] in speaker.evaluate("() => document.body.innerText"), page)
+    page.keyboard.press("ArrowRight")
+    wait_until(lambda: notes[2] in speaker.evaluate("() => document.body.innerText"), page)
+    assert "Slide 3 of" in speaker.evaluate("() => document.body.innerText")
+    speaker.close()
+    app.assert_clean()
+
+
+def test_the_decks_words_say_what_is_true():
+    """Slide 1 (the title): direction i collapses from λ = σᵢ² on (≥, not >); slide 7: PCA's loss
+    has no more critical points than RP²'s topology forces, and no spurious local minima (it has
+    critical points besides its minimum)."""
+    from app.pages import lecture
+
+    title = lecture._title_slide().objects[0].object
+    assert "λ ≥ σᵢ²" in title and "λ > σᵢ²" not in title
+    disk = next(s for e in PAGES_REGISTRY for s in e.slides if s.focus == "disk")
+    assert "no more critical points than the topology of RP² forces" in disk.note
+    assert "no spurious local minima" in disk.note and "no spurious critical points" not in disk.note
