@@ -432,8 +432,11 @@ SCENARIOS = (
                 (-1.0, 0.5, 1.2, -1.8, 0.3), server="w1"),
         Control("trajectories", "start w₂ (number box)", "number", {"type": "Spinner", "css": "start-w2"},
                 (1.2, -0.5, 0.8, -1.6, 1.9), server="w2"),
+        # a click starts the animation from iteration 0: timed to the first frame drawn, and the
+        # player sent back to the end (untimed) before the next click
         Control("trajectories", "map click (start point)", "tap", action="tap",
                 values=((0.6, -1.1), (-1.2, 0.4), (1.5, 1.2), (-0.5, -1.6), (0.9, 0.3), (-1.7, 1.1)),
+                complete="first", match=SOURCE, reset=({"type": "Player"}, "direction", (0,)),
                 server="call:set_start"),
         Control("trajectories", "solvers (checkboxes)", "checkbox group", {"type": "CheckboxGroup", "css": "methods"},
                 ((0, 1, 2, 3, 4, 5), (0, 2), (1, 2, 5), (0, 1, 2, 3), (2,), (0, 1, 2)), prop="active", server="methods"),
