@@ -35,6 +35,8 @@ if __package__ in (None, ""):           # run as a script: make ``lae_core`` imp
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+import scipy.linalg  # noqa: F401 - loaded before threadpool_limits, which limits only the BLAS loaded
+import sklearn.utils.extmath  # noqa: F401 - (SciPy's is its own library: the randomized SVD's)
 from threadpoolctl import threadpool_limits
 
 from lae_core import pca, solvers
