@@ -178,6 +178,9 @@ PAGES: tuple[Entry, ...] = (
                           "space's Betti numbers require is called perfect: PCA's loss has no critical point the "
                           "topology does not force, and its only local minimum is the global one."),
           )),
+    # no export: the page shows runs of a worker process, which a recording of slider positions
+    # cannot replay (each position would be a run of several seconds)
+    Entry("pca", "PCA from an LAE", "app.pages.pca"),
     Entry("lecture", "Lecture", "app.pages.lecture"),
 )
 
