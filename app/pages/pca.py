@@ -106,6 +106,8 @@ SIDE_MAX_ITER, SIDE_TOL = 5000, 1e-12
 DENSE, GROWTH = 400, 1.004
 #: the widest the eigen-digits' frame gets (px): with its axis labels it fits a 1280-pixel screen
 EIGEN_WIDTH = 760
+#: … and in the compact view (an embed, a slide), beside the race
+COMPACT_EIGEN_WIDTH = 360
 #: the transpose-gap curves (L_σ, then the synthetic loss's w_σ) and the embedding's labels
 GAP_COLORS = ("#23395d", "#0072b2", "#e69f00", "#d55e00")
 EMBED_COLORS = Category10[10]
@@ -629,6 +631,11 @@ def _e(text) -> str:
     return html.escape(str(text))
 
 
+def say(text: str) -> str:
+    """A sentence for a words pane: escaped, in a span the browser tests can find."""
+    return f'<span class="words-text">{_e(text)}</span>'
+
+
 def fmt(x: float, digits: int = 3) -> str:
     """A number for a table: fixed below 1e4 and above 1e-3, else scientific; ∞ and — spelled out."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -761,7 +768,7 @@ def mosaic(bands: list[np.ndarray], tile, shape: tuple[int, int], *, hgap: int, 
     return np.vstack(rows)
 
 
-def eigen_element(result: dict, method: str):
+def eigen_element(result: dict, method: str, width: int = None):
     """PCA's directions over the decoder's left singular vectors (sign-aligned) and its raw
     columns (each scaled to length 1), with the angle under each pair."""
     hv = _holoviews()
@@ -789,10 +796,10 @@ def eigen_element(result: dict, method: str):
     H, W = image.shape
     top = float(np.nanmax(np.abs(image))) or 1.0
     if d["image_shape"] is not None:  # square pixels, as large as the width allows
-        cell = max(4, min(10, EIGEN_WIDTH // W))
+        cell = max(3, min(10, (width or EIGEN_WIDTH) // W))
         frame_width, frame_height = cell * W, cell * H
     else:
-        frame_width, frame_height = min(EIGEN_WIDTH, 60 * k + 60), 300
+        frame_width, frame_height = min(width or EIGEN_WIDTH, 60 * k + 60), 300
     h, w = shape
     row_centres = [H - h / 2, H - h - vgap - h / 2, h / 2]
     label_y = h + (vgap + label_gap) / 2
@@ -803,7 +810,7 @@ def eigen_element(result: dict, method: str):
         cmap="RdBu_r", clim=(-top, top), frame_width=frame_width, frame_height=frame_height, toolbar=None,
         xaxis=None, yticks=list(zip(row_centres, ["PCA uᵢ", "LAE ûᵢ", "raw W₂ column"])), ylabel="",
         colorbar=False, clipping_colors={"NaN": "white"},
-        title=f"{LABELS[method]}, {SYMBOL[d['loss']]}: the angle θᵢ between ûᵢ and uᵢ under each pair (rad)",
+        title=f"{LABELS[method]}, {SYMBOL[d['loss']]} — under each pair θᵢ = ∠(ûᵢ, uᵢ), rad",
         fontsize={"title": "11pt"}, default_tools=[], tools=[])
     labels = hv.Labels({"x": xs, "y": [label_y] * k, "text": texts}, ["x", "y"], "text").opts(
         text_font_size="9pt" if tile_px >= 60 else "7pt", text_color="#222")
@@ -1116,10 +1123,13 @@ class PCAPage(shell.Page):
         self.widgets["loss"].param.update(width=260, sizing_mode=None)
         self.run_button.margin = (23, 10, 5, 10)
         self.status.styles = {"font-size": "12px", "color": "#333"}
-        plots.fixed(self.iter_pane, 460, 400)
-        self.eigen_pane.param.update(width=470, height=400)
+        plots.fixed(self.iter_pane, 470, 400)
+        if not getattr(self, "embedded", False) and self.result is not None and self.result.get("races"):
+            self._draw_decoder()  # at the compact size
         head = pn.Row(self.widgets["data"], self.widgets["loss"], self.run_button, self.progress_box, margin=0)
-        return pn.Column(head, self.status, pn.Row(self.iter_pane, self.eigen_pane, margin=0), margin=0)
+        return pn.Column(head, self.status, pn.Row(self.iter_pane, pn.Column(self.eigen_pane, self.eigen_words,
+                                                                              width=470, margin=0), margin=0),
+                         margin=0)
 
     # ---------------------------------------------------------------- runs
     def _start(self):
@@ -1292,15 +1302,15 @@ class PCAPage(shell.Page):
             result["table"] = payload
             k = result["data"]["k"]
             self.directions.object = directions_table(payload, k)
-            self.directions_words.object = _e(directions_words(payload, k))
+            self.directions_words.object = say(directions_words(payload, k))
         elif name == "gaps":
             result["gaps"] = payload
             self._draw_gaps(payload)
-            self.gap_words.object = _e(gap_words(payload))
+            self.gap_words.object = say(gap_words(payload))
         elif name == "embedding":
             result["embedding"] = payload
             self._draw_embedding(payload)
-            self.embed_words.object = embedding_legend(payload) + _e(embedding_words(payload))
+            self.embed_words.object = embedding_legend(payload) + say(embedding_words(payload))
 
     def _new_result(self, job: Job, d: dict):
         """The first part of a run: its data. The plots start over for it."""
@@ -1388,13 +1398,16 @@ class PCAPage(shell.Page):
         if method is None or self.result.get("reference") is None:
             return
         d = self.result["data"]
-        element, angles = eigen_element(self.result, method)
+        compact = self.compact_mode or getattr(self, "embedded", False)  # (embed_view sets it before build)
+        element, angles = eigen_element(self.result, method, COMPACT_EIGEN_WIDTH if compact else None)
         self.eigen_pane.object = element
         shown = "" if method == self.state.decoder else f" ({LABELS[self.state.decoder]} was not run.)"
-        self.eigen_words.object = _e(eigen_words(d, method, angles) + shown)
+        self.eigen_words.object = say(eigen_words(d, method, angles) + shown)
+        if compact:
+            return  # the compact view shows no heat map
         element, heat, m0 = alignment_element(self.result, method)
         self.heat_pane.object = element
-        self.heat_words.object = _e(m0_words(self.result))
+        self.heat_words.object = say(m0_words(self.result))
 
     # ---------------------------------------------------------------- words
     def _draw_facts(self):
