@@ -528,7 +528,7 @@ class TheoremPage(shell.Page):
                           "One row per index set I with |I| ≤ k: the paper's counts beside the "
                           "Hessian's, measured at one point of each manifold."),
             self.survivors, self.degenerate, legend,
-            pn.pane.Bokeh(self.table),
+            pn.pane.Bokeh(self.table, sizing_mode="stretch_width"),
             self.csv_button, self.notes, self.gone,
             plots.heading("3 · The critical-value ladder",
                           "Each manifold at (descending directions, loss), coloured by l = |I|. With L_σ, "
@@ -555,7 +555,10 @@ class TheoremPage(shell.Page):
         columns = [TableColumn(field=sort, title=title, width=width, formatter=_cell(
                        shown, flag=flag, align="left" if sort == "order" else "right"))
                    for (title, (sort, shown, flag)), width in zip(COLUMNS, TABLE_WIDTHS)]
-        self.table = DataTable(source=self.source, columns=columns, width=sum(TABLE_WIDTHS) + 20,
+        # the columns' widths are proportions: the table fills the main area (a 1280 px screen
+        # with the sidebar open leaves ~940 px; 1920 px, ~1570)
+        self.table = DataTable(source=self.source, columns=columns, sizing_mode="stretch_width",
+                               min_width=760, max_width=sum(TABLE_WIDTHS) + 240, autosize_mode="fit_columns",
                                height=26 * (TABLE_ROWS + 1), row_height=25, index_position=None,
                                sortable=True, selectable=True, reorderable=False,
                                css_classes=["theorem-table"])
