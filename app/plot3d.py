@@ -193,8 +193,10 @@ def critical_marks(sets, extent: float, lift: float) -> tuple[list[dict], dict]:
             name = f"curve of {plots.PLURAL[kind]}" + ("" if smooth else " (non-smooth)")
         for axis, values in (("x", xy[:, 0]), ("y", xy[:, 1]), ("z", loss + lift), ("loss", loss)):
             arrays[f"{key}_{axis}"] = float32(values)
-        trace = dict(type="scatter3d", x=f"@{key}_x", y=f"@{key}_y", z=f"@{key}_z", customdata=f"@{key}_loss",
-                     name=name, hovertemplate=(f"{name}<br>(w₁, w₂) = (%{{x:.3f}}, %{{y:.3f}})"
+        # uid: plotly matches a trace to its last draw by it, so a trace hidden from the legend
+        # stays hidden, and only it, when other kinds of set come and go with λ
+        trace = dict(type="scatter3d", uid=key, x=f"@{key}_x", y=f"@{key}_y", z=f"@{key}_z",
+                     customdata=f"@{key}_loss", name=name, hovertemplate=(f"{name}<br>(w₁, w₂) = (%{{x:.3f}}, %{{y:.3f}})"
                                                "<br>loss = %{customdata:.4g}<extra></extra>"))
         if shape == "point":
             symbol = SYMBOLS_3D[kind] + ("" if smooth else "-open")

@@ -109,8 +109,7 @@ class CollapseState(param.Parameterized):
                      doc="The scalar data of the poster's example; the minima merge at λ = x².")
     sigma = param.String(default=DEFAULT_SPECTRUM, label="Singular values σ₁, σ₂, … of the data",
                          doc="Comma-separated, at most 8 distinct positive numbers.")
-    method = param.Selector(default="untied_gd", objects={SOLVERS[m]: m for m in solvers.METHODS},
-                            label="Solver for “Train”",
+    method = param.Selector(default="untied_gd", objects=list(solvers.METHODS), label="Solver for “Train”",
                             doc="Which of the six LAE-PCA solvers the Train button runs.")
 
     URL_PARAMS = ["lam", "x", "sigma", "method"]
@@ -282,7 +281,8 @@ class CollapsePage(shell.Page):
             label=st.param.sigma.label, value=st.sigma, placeholder="e.g. 4, 3, 2, 1.5, 1, 0.5",
             sizing_mode="stretch_width", css_classes=["spectrum-input"])
         self.spectrum_input.param.watch(self._spectrum_typed, "value")
-        self.method_select = shell.LiveSelect.from_param(st.param.method, sizing_mode="stretch_width")
+        self.method_select = shell.LiveSelect.from_param(  # words on screen, keys in the state and URL
+            st.param.method, options={SOLVERS[m]: m for m in solvers.METHODS}, sizing_mode="stretch_width")
         self.method_help = panes.HTML("", css_classes=["method-help"], sizing_mode="stretch_width",
                                       styles={"font-size": "12.5px", "color": "#444", "line-height": "1.4"})
         sidebar = pn.Column(

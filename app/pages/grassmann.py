@@ -327,7 +327,7 @@ class GrassmannPage(shell.Page):
         critical points per index)."""
         w = self.widgets
         if focus == "disk":
-            self.space_summary.param.update(sizing_mode="fixed", width=330)
+            self.space_summary.param.update(sizing_mode=None, width=330)
             return pn.Column(pn.Row(w["space_s1"], w["space_s2"], w["space_s3"], w["seed"], margin=0),
                              pn.Row(plots.fixed(pn.pane.Bokeh(self.disk_fig), 470, 450), self.space_summary,
                                     margin=0), margin=0)

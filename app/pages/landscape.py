@@ -100,8 +100,7 @@ class Panel:
 class LandscapeState(param.Parameterized):
     """Everything the page shows is a function of these parameters (and they are the URL)."""
 
-    mode = param.Selector(default="paper", objects={label: key for key, label in MODES.items()},
-                          doc="Which landscape to show.")
+    mode = param.Selector(default="paper", objects=list(MODES), doc="Which landscape to show.")
     lam = param.Number(default=0.5, bounds=(0.0, 4.0), step=0.01, label="λ",
                        doc="Regularization strength λ ≥ 0.")
     x = param.Number(default=1.0, bounds=(0.0, 2.0), step=0.01, label="x", doc="The data point x.")
@@ -413,7 +412,8 @@ class LandscapePage(shell.Page):
 
         self.widgets = {name: shell.LiveFloatSlider.from_param(st.param[name], sizing_mode="stretch_width")
                         for name in ("lam", "x", "y", "alpha", "lam_pred", "lam_info", "lam_reg", "lam_self")}
-        self.widgets["mode"] = shell.LiveSelect.from_param(st.param.mode, sizing_mode="stretch_width")
+        self.widgets["mode"] = shell.LiveSelect.from_param(  # words on screen, keys in the state and URL
+            st.param.mode, options={label: key for key, label in MODES.items()}, sizing_mode="stretch_width")
         self.widgets["log_color"] = shell.LiveCheckbox.from_param(st.param.log_color)
         self.mode_help = panes.HTML("", css_classes=["mode-help"], sizing_mode="stretch_width",
                                     styles={"font-size": "12.5px", "color": "#444", "line-height": "1.4"})
@@ -460,7 +460,7 @@ class LandscapePage(shell.Page):
         plots.fixed(self.surface_panes[key], width, height)
         self.formulas[key].visible = False
         self.summaries[key].styles = {"font-size": "12px", "line-height": "1.3"}
-        self.columns[key].param.update(sizing_mode="fixed", width=width + 12, min_width=None, max_width=None,
+        self.columns[key].param.update(sizing_mode=None, width=width + 12, min_width=None, max_width=None,
                                        styles={})
 
     def add_surface(self, key: str) -> None:
