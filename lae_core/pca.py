@@ -57,7 +57,8 @@ MAX_UPLOAD_COLUMNS = 1000
 # Orthonormal columns are checked entry-wise to this absolute tolerance (as landscape does).
 _ORTHONORMAL_ATOL = 1e-8
 
-# ``race`` calls ``progress`` at most this often (seconds), and once at the end.
+# ``race`` calls ``progress`` after the first step, then at most this often (seconds), and once
+# at the end.
 _PROGRESS_EVERY = 0.1
 
 
@@ -706,8 +707,9 @@ def race(method, k, lam, *, X=None, A=None, reference=None, kind="sum", w_sigma=
     without storing the iterates. It stops when the solver stops, when ``target_angle`` (and
     ``target_relative_error``, if given) are met — status ``"reached"`` — or when ``cancel``
     is set — status ``"cancelled"``, with everything recorded so far. For a worker thread:
-    it calls ``progress(fraction)`` (fraction of ``max_iter`` done, in [0, 1]) at most every
-    0.1 s and once at the end, and checks ``cancel.is_set()`` before every step. At the same
+    it calls ``progress(fraction)`` (fraction of ``max_iter`` done, in [0, 1]) after the first
+    step, then at most every 0.1 s, and once at the end, and checks ``cancel.is_set()`` before
+    every step. At the same
     moments it hands ``stream`` the iterates recorded since its last call, so that a page can
     draw the race while it runs: a dict of arrays, one entry per iterate, with the keys
     ``iteration``, ``seconds``, ``loss``, ``transpose_gap``, ``largest_angle``,
@@ -857,7 +859,7 @@ def _run_race(p, rec: _Recorder, setup: float, target_angle, target_relative_err
     rec.record(p.W1, p.W2, landscape._loss_value(p.kind, p.F, p.lam, p.W1, p.W2, p.w_sigma), elapsed)
     W1, W2 = p.W1, p.W2
     steps = solvers._iterate(p)
-    last_report = time.perf_counter()
+    last_report = -math.inf  # the first step is reported at once: a page shows the run's start
     status, t, detail = "max_iter", 0, (math.inf, 0.0)
     while True:
         if rec.reached(target_angle, target_relative_error):

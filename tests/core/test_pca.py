@@ -429,6 +429,14 @@ def test_a_race_reports_progress_up_to_one():
     race("untied_gd", 4, 2.0, X=data.X, max_iter=300, tol=0.0, progress=fractions.append)
     assert fractions[-1] == 1.0 and fractions == sorted(fractions)
     assert all(0.0 <= f <= 1.0 for f in fractions)
+    assert fractions[0] == 1 / 300                     # the first step is reported at once
+
+
+def test_a_race_streams_its_start_and_first_step_at_once(digits_data):
+    pieces = []
+    run = race("untied_gd", 8, 11.0, X=digits_data.X, max_iter=5, tol=0.0, stream=pieces.append)
+    np.testing.assert_array_equal(pieces[0]["iteration"], [0, 1])      # the start and the first step
+    assert sum(len(p["iteration"]) for p in pieces) == len(run.iterations) == 6
 
 
 def test_a_race_streams_its_rows_and_the_pieces_are_the_races_columns(digits_data):
