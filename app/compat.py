@@ -29,10 +29,6 @@ The patches:
   it writes the page's HTML. A session Bokeh makes for a browser that connects after its page's
   session was discarded has no HTML written for it, so every stylesheet in it points at
   cdn.holoviz.org: offline, the page has no styles.
-- ``text_panes_send_text`` — when an HTML or LaTeX pane's text changes, Panel sends every property
-  of the pane again, with the design's stylesheets worked out as for a component outside the
-  template: the pane gains ``bootstrap.min.css``, its text takes Bootstrap's look, and the browser
-  lays the whole page out again. ``app.panes`` sends only the text.
 - ``player_resizes_with_its_end`` — Panel's Player view resizes its range input only when its
   value changes (and sets the value before the maximum on first render, which clamps it to 100):
   a Player whose ``end`` grows shows a track that stops at the old end.
@@ -193,20 +189,6 @@ def _install_local_stylesheets() -> None:
     pn.state.on_session_created(local_stylesheets)
 
 
-# --------------------------------------------------------------------------- text_panes_send_text
-
-
-def _send_text_only(self, ref, model) -> None:
-    """A text pane's ``_update``: the model gets what the new text makes, nothing more."""
-    model.update(**self._process_param_change({"object": self.object}))
-
-
-def _install_text_panes() -> None:
-    from app import panes
-
-    panes.TextOnly._update = _send_text_only
-
-
 # --------------------------------------------------------------------------- player_resizes_with_its_end
 
 #: a Player's ``end`` change re-runs the view's update for ``value`` (without changing the value)
@@ -323,8 +305,6 @@ PATCHES: tuple[Patch, ...] = (
           {"panel": PANEL}, _install_dispatch),
     Patch("late_session_stylesheets", "a session made for a late browser points its stylesheets at the CDN",
           {"panel": PANEL}, _install_local_stylesheets),
-    Patch("text_panes_send_text", "a text pane's change re-sends its stylesheets with Bootstrap's among them",
-          {"panel": PANEL}, _install_text_panes),
     Patch("player_resizes_with_its_end", "the Player's track does not follow a new end",
           {"panel": PANEL, "bokeh": BOKEH}, lambda: None),
     Patch("live_controls", "Panel holds a widget's browser change for 50 ms",

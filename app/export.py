@@ -29,7 +29,7 @@ from panel.io.resources import BASE_TEMPLATE, CDN_DIST, LOCAL_DIST, Resources, b
 from panel.models.state import State
 from pyviz_comms import Comm
 
-from app import query, shell, spectrum
+from app import panes, query, shell, spectrum
 from app.pages import BY_SLUG, PAGES, Export
 from app.plot3d import PlotlyFigure
 
@@ -43,7 +43,7 @@ EXPORTS: dict[str, Export] = {entry.slug: entry.export for entry in PAGES if ent
 #: text settings and how the page reads them (a query's numbers and choices go through app.query)
 TEXT_SETTINGS = {"sigma": (spectrum.parse_spectrum, spectrum.format_spectrum)}
 #: panes whose text a position may set
-TEXT_PANES = (pn.pane.HTML, pn.pane.Markdown, pn.pane.Str, pn.pane.LaTeX)
+TEXT_PANES = (panes.HTML, pn.pane.LaTeX)
 #: query names every page accepts that are not page settings
 IGNORED_NAMES = {"embed"}
 
@@ -128,7 +128,7 @@ def export_layout(slug: str, view: Export, page, slider) -> pn.Column:
     settings = query.encode(state, [n for n in state.URL_PARAMS if n != view.parameter])
     lo, hi = slider.options[0], slider.options[-1]
     address = f"/{slug}?" + urlencode(settings, safe=", ", quote_via=quote)
-    header = pn.pane.HTML(
+    header = panes.HTML(
         f'<h2 style="margin:4px 0;color:#23395d">LAE Landscapes · {html.escape(page.title)}</h2>'
         f'<div class="export-note" style="font-size:13.5px;color:#444;max-width:960px;line-height:1.45">'
         f"A static export: {html.escape(label)} moves through {len(slider.options)} recorded positions from "

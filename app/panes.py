@@ -1,29 +1,89 @@
-"""The text panes every page sets: HTML and LaTeX whose changes send only the new text.
+"""The text panes every page sets: HTML the app writes, and formulas.
 
-When a pane's text changes, Panel sends every property of the pane again, stylesheets among them,
-worked out as for a component outside the template (``bootstrap.min.css`` included): the browser
-loads them into the pane and lays the page out again, and the text takes Bootstrap's look. With
-``app.compat``'s ``text_panes_send_text`` applied (the server applies it), these panes send only
-what the text makes.
+``HTML`` is a small component of the app's own (Panel's public ``JSComponent``): the browser puts
+its ``object`` into the element, and a change sends the new text and nothing else. (Panel's HTML
+pane sends every property again when its text changes, stylesheets among them worked out as for
+a component outside the page — the browser lays the page out again — and any page holding one
+loads Bokeh's MathJax bundle, 1.8 MB, in case it holds TeX.) Its ``object`` is HTML the app
+writes: anything that came from a visitor is escaped (``html.escape``) before it gets here.
 
-Use them for every pane whose object a page sets; ``pn.panel`` never picks them by itself.
+``LaTeX`` is the same for text with formulas, typeset by KaTeX in the browser (Panel's LaTeX pane
+resends its stylesheets as its HTML pane does, and costs the server ~4 ms per change).
+
+Use them for every text a page sets or shows; ``pn.panel`` never picks them by itself.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import panel as pn
+import param
+from panel.custom import JSComponent
 
 
-class TextOnly:
-    """Marks the app's text panes (``app.compat.text_panes_send_text`` gives them their
-    ``_update``)."""
+class HTML(JSComponent):
+    """HTML the app writes (``object``), shown in the page as it is; a change sends the text."""
 
-    priority = False  # not a candidate when Panel picks a pane type for an object
+    object = param.String(default="", doc="HTML made by the app; a visitor's text is escaped before it gets here")
+
+    _esm = """
+    export function render({ model, el }) {
+      const show = () => { el.innerHTML = model.object }
+      show()
+      model.on("object", show)
+    }
+    """
+
+    def __init__(self, object: str = "", **params):
+        super().__init__(object=object, **params)
 
 
-class HTML(TextOnly, pn.pane.HTML):
-    """``pn.pane.HTML`` whose text changes send only the new text."""
+# KaTeX as Panel bundles and serves it (never a CDN)
+_KATEX = sorted((Path(pn.__file__).parent / "dist" / "bundled" / "katex").glob("katex@*"))
+KATEX_DIST = f"static/extensions/panel/bundled/katex/{_KATEX[-1].name}/dist/" if _KATEX else ""
 
 
-class LaTeX(TextOnly, pn.pane.LaTeX):
-    """``pn.pane.LaTeX`` whose text changes send only the new formula."""
+class LaTeX(JSComponent):
+    """Text with formulas between ``$ … $`` (``$$ … $$`` on a line of their own), typeset by KaTeX
+    in the browser; a change sends the new text. KaTeX's script loads with the first formula a
+    page draws (a page that names the ``katex`` extension has it already: the static export), so
+    it is not on the page's first request."""
+
+    object = param.String(default="", doc="text with formulas between $ … $; the text is not HTML")
+    src = param.String(default=KATEX_DIST, doc="where KaTeX's files are served (relative to the page)")
+
+    _esm = """
+    function load(url) {
+      return new Promise((resolve, reject) => {
+        const s = document.createElement("script")
+        s.src = new URL(url, document.baseURI).href
+        s.onload = resolve
+        s.onerror = () => reject(new Error("could not load KaTeX from the app"))
+        document.head.appendChild(s)
+      })
+    }
+    function loadKatex(dist) {
+      if (window.katex && window.renderMathInElement) return Promise.resolve()
+      if (!window.__laeKatex)
+        window.__laeKatex = (window.katex ? Promise.resolve() : load(dist + "katex.min.js"))
+          .then(() => window.renderMathInElement ? null : load(dist + "contrib/auto-render.min.js"))
+      return window.__laeKatex
+    }
+    const DELIMITERS = [{left: "$$", right: "$$", display: true}, {left: "$", right: "$", display: false}]
+    export function render({ model, el }) {
+      const draw = () => {
+        el.textContent = model.object
+        if (window.renderMathInElement)
+          window.renderMathInElement(el, {delimiters: DELIMITERS, throwOnError: false})
+      }
+      draw()
+      if (!window.renderMathInElement) loadKatex(model.src).then(draw, (e) => console.warn(e.message))
+      model.on("object", draw)
+    }
+    """
+
+    def __init__(self, object: str = "", **params):
+        # KaTeX's stylesheet inside the component (its own fonts come from beside it)
+        params["stylesheets"] = [KATEX_DIST + "katex.min.css", *params.get("stylesheets", [])]
+        super().__init__(object=object, **params)

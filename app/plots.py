@@ -365,6 +365,13 @@ def heading(title: str, text: str):
                       sizing_mode="stretch_width")
 
 
+def legend_line(text: str, size: int, **params):
+    """A line of legend symbols in monospace, as written (escaped)."""
+    from app import panes
+
+    return panes.HTML(f'<pre style="margin:0;font-size:{size}px;color:#555">{html.escape(text)}</pre>', **params)
+
+
 def status(text: str) -> str:
     """A status line as HTML: escaped, in a span the browser tests can find."""
     return f'<span class="status-text">{html.escape(text)}</span>'

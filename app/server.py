@@ -23,7 +23,6 @@ from app import compat, health, pages, shell
 #: URL path → page factory; "/" opens the registry's HOME page
 ROUTES = pages.routes()
 
-EXTENSIONS = ("katex",)  # plotly.js is loaded on demand by app.plot3d
 ORIGIN_ENV = "LAE_ALLOW_WEBSOCKET_ORIGIN"
 
 
@@ -190,7 +189,9 @@ def serve(address: str = "127.0.0.1", port: int = 5006, *, num_procs: int = 1,
         raise ValueError(f"allow_websocket_origin: {wildcards[0]!r} (like '*') would let any site open the "
                          "app's websocket; name the origins (host:port)")
     compat.apply()
-    pn.extension(*EXTENSIONS, notifications=False)
+    # no extension: KaTeX (app.panes.LaTeX) and plotly.js (app.plot3d) load with the first
+    # formula or 3-D view a page draws, not with every page
+    pn.extension(notifications=False)
     use_production_settings()
     logging.getLogger("bokeh.server.protocol_handler").addFilter(RefusedValueFilter())
     if num_procs != 1:

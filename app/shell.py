@@ -195,10 +195,29 @@ class Notices:
         self.pane.visible = bool(self.items)
 
 
-class Template(pn.template.BootstrapTemplate):
-    """The pages' template. Made without Panel's busy spinner (``busy_indicator=None``): it turned
-    on and off around every change — two more messages each way, and a redraw of the header, for
-    a change the pages answer in well under 100 ms; a long task shows its own progress."""
+#: the frame around every page (a Jinja template of Panel's ``Template``): see its header
+PAGE_TEMPLATE = (STATIC / "page.html").read_text()
+SIDEBAR_WIDTH = 300
+
+
+class Frame(pn.template.Template):
+    """The pages' frame: ``static/page.html`` with three roots — the header's "Copy link", the
+    sidebar and the main area. Plain HTML around them (title, navigation, the sidebar's toggle)
+    needs no model, and the page loads no script it does not use: Panel's own templates add a
+    hidden HTML pane to every page, which makes it load Bokeh's MathJax bundle (1.8 MB), and
+    Bootstrap (with its script) besides."""
+
+    def __init__(self, slug: str, sidebar, main):
+        nav = "".join(
+            f'<a href="./{entry.slug}"{ACTIVE if entry.slug == slug else ""}>{html.escape(entry.title)}</a>'
+            for entry in PAGES if entry.nav)
+        header = pn.Row(copy_link_button(), margin=0)
+        super().__init__(PAGE_TEMPLATE, items={"header_items": header, "sidebar": sidebar, "main": main})
+        #: what each area holds (as Panel's own templates name them)
+        self.header, self.sidebar, self.main = [header], [sidebar], [main]
+        for name, value in (("app_css", APP_CSS), ("nav", nav), ("home", f"./{PAGES[0].slug}"),
+                            ("sidebar_width", SIDEBAR_WIDTH), ("app_favicon", "assets/favicon.svg")):
+            self.add_variable(name, value)
 
 
 class Page:
@@ -207,11 +226,6 @@ class Page:
     slug = "page"
     title = "Page"
     state_class = None
-    #: the Panel extensions this page's own document needs. Told to Panel per session, they are
-    #: the only extensions whose scripts the served page loads: a page with no formula does not
-    #: load KaTeX (277 kB of script, ~30 ms of a cold load). A document Panel is not told about
-    #: (the lecture deck's) loads every extension the server loaded (app.server.EXTENSIONS).
-    extensions: tuple[str, ...] = ()
 
     def __init__(self, *, sync_url: bool = True, **overrides):
         """``overrides`` set the state; ``sync_url=False`` makes a page part of another (a
@@ -330,32 +344,14 @@ class Page:
         over its key plots. Embed mode and the lecture slides show this."""
         raise NotImplementedError
 
-    def load_extensions(self):
-        if pn.state.curdoc and pn.state.curdoc.session_context:
-            pn.extension(*self.extensions)
-
     def view(self):
-        self.load_extensions()
         describe_sliders_as_shown()
         if _flag("embed"):
             return self.embed_view()
         sidebar, main = self.build()
-        template = Template(
-            title="LAE Landscapes", favicon="assets/favicon.svg", header_background="#23395d",
-            sidebar_width=300, busy_indicator=None)
-        template.config.raw_css.append(APP_CSS)
-        nav = "".join(
-            f'<a href="./{entry.slug}"{ACTIVE if entry.slug == self.slug else ""}>{html.escape(entry.title)}</a>'
-            for entry in PAGES if entry.nav)
-        # the navigation takes the header's width beside "Copy link" and wraps within it (app.css)
-        template.header.append(pn.Row(
-            panes.HTML(f'<nav class="lae-nav">{nav}</nav>', stylesheets=[APP_CSS], sizing_mode="stretch_width",
-                       min_width=200),
-            copy_link_button(), sizing_mode="stretch_width"))
-        template.sidebar.append(sidebar)
         address = [self.make_address()] if self.sync_url else []
-        template.main.append(pn.Column(self.notices.pane, main, *address, sizing_mode="stretch_width"))
-        return template
+        return Frame(self.slug, pn.Column(sidebar, width=SIDEBAR_WIDTH, margin=0),
+                     pn.Column(self.notices.pane, main, *address, sizing_mode="stretch_width"))
 
 
     def embed_view(self):

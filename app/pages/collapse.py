@@ -256,7 +256,6 @@ class CollapsePage(shell.Page):
     """Lays out ``CollapseState`` and keeps the plots in step with it."""
 
     slug, title = "collapse", "Posterior collapse"
-    extensions = ("katex",)  # the formulas (LaTeX panes)
     state_class = CollapseState
 
     def __init__(self, **overrides):
@@ -286,10 +285,11 @@ class CollapsePage(shell.Page):
         self.method_help = panes.HTML("", css_classes=["method-help"], sizing_mode="stretch_width",
                                       styles={"font-size": "12.5px", "color": "#444", "line-height": "1.4"})
         sidebar = pn.Column(
-            pn.pane.Markdown("**The poster's example and the spectrum share λ.**", margin=(0, 10)),
+            panes.HTML("<b>The poster's example and the spectrum share λ.</b>", margin=(5, 10),
+                       sizing_mode="stretch_width"),
             self.sliders["lam"], self.sliders["x"], self.spectrum_input,
-            pn.pane.Markdown("Up to 8 distinct positive values; press Enter or leave the box.",
-                             styles={"font-size": "12px", "color": "#666"}, margin=(0, 10)),
+            panes.HTML("Up to 8 distinct positive values; press Enter or leave the box.",
+                       styles={"font-size": "12px", "color": "#666"}, margin=(0, 10), sizing_mode="stretch_width"),
             self.method_select, self.method_help, sizing_mode="stretch_width")
 
         self._build_example()

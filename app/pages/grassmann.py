@@ -308,16 +308,15 @@ class GrassmannPage(shell.Page):
                                plots.share(self.betti, basis=300, max_width=560)),
             sizing_mode="stretch_width")
 
-        sidebar = pn.Column(pn.pane.Markdown(
-            "**PCA as a Morse function.** On the Grassmannian Gr_k(ℝᵐ) of k-dimensional subspaces "
-            "(projections P = P² = Pᵀ, tr P = k), the loss\n\n"
-            "L_X(P) = ‖X − PX‖²_F\n\n"
-            "has one critical point per choice of k principal directions. Its Morse index — the "
+        sidebar = pn.Column(panes.HTML(
+            "<p><b>PCA as a Morse function.</b> On the Grassmannian Gr_k(ℝᵐ) of k-dimensional subspaces "
+            "(projections P = P² = Pᵀ, tr P = k), the loss</p><p>L_X(P) = ‖X − PX‖²_F</p>"
+            "<p>has one critical point per choice of k principal directions. Its Morse index — the "
             "number of descending directions, measured here from the Hessian — counts the better "
             "directions left out. Every index occurs exactly as often as the F₂ Betti number says: "
-            "L_X is a *perfect* Morse function (Kunin et al., ICML 2019, §5).\n\n"
-            "● minimum (index 0)  ▲ saddle  ■ maximum",
-            styles={"font-size": "13px"}), sizing_mode="stretch_width")
+            "L_X is a <i>perfect</i> Morse function (Kunin et al., ICML 2019, §5).</p>"
+            "<p>● minimum (index 0)  ▲ saddle  ■ maximum</p>",
+            styles={"font-size": "13px"}, margin=(0, 10), sizing_mode="stretch_width"), sizing_mode="stretch_width")
         self.redraw(None)
         return sidebar, main
 

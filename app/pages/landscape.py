@@ -389,7 +389,6 @@ class LandscapePage(shell.Page):
     """Lays out ``LandscapeState`` and keeps the plots in step with it."""
 
     slug, title = "landscape", "Landscape"
-    extensions = ("katex",)  # the formulas (LaTeX panes)
     state_class = LandscapeState
 
     def build(self):
@@ -424,7 +423,7 @@ class LandscapePage(shell.Page):
         self.pitchfork_plot = plots.share(self.bifurcation_pane, self.bifurcation_legend, basis=380, max_width=760)
         main = pn.Column(
             self.surface_row,
-            pn.pane.Str(plots.LEGEND, styles={"font-size": "12px", "color": "#555"}),
+            plots.legend_line(plots.LEGEND, 12),
             plots.wrapping_row(self.pitchfork_plot, plots.share(self.look_for, basis=300, max_width=640)),
             pn.Column(pn.Row(self.show3d, shell.LiveSelect.from_param(st.param.view3d, width=220)),
                       self.plot3d, sizing_mode="stretch_width"),
@@ -452,8 +451,7 @@ class LandscapePage(shell.Page):
             body = pn.Row(self.columns["sum"], plots.fixed(pn.pane.Bokeh(self.bifurcation.figure), 440, 330))
         else:
             body = self.surface_row
-        return pn.Column(controls, body, pn.pane.Str(plots.LEGEND, styles={"font-size": "11px", "color": "#555"},
-                                                     margin=(0, 10)), margin=0)
+        return pn.Column(controls, body, plots.legend_line(plots.LEGEND, 11, margin=(0, 10)), margin=0)
 
     def _compact_surface(self, key: str) -> None:
         width, height = (300, 285) if getattr(self, "compact_focus", "") != "pitchfork" else (360, 330)
@@ -474,7 +472,7 @@ class LandscapePage(shell.Page):
         self.surface_panes[key] = plots.scaled(self.surfaces[key].figure)
         self.summaries[key] = panes.HTML("", css_classes=["summary", f"summary-{key}"],
                                          sizing_mode="stretch_width", styles={"font-size": "13px"})
-        self.formulas[key] = panes.LaTeX("", renderer="katex", css_classes=["formula", f"formula-{key}"],
+        self.formulas[key] = panes.LaTeX("", css_classes=["formula", f"formula-{key}"],
                                          styles={"font-size": "14px"}, sizing_mode="stretch_width")
         self.columns[key] = plots.share(self.surface_panes[key], self.formulas[key], self.summaries[key],
                                         basis=290, max_width=580, css_classes=[f"surface-{key}"])

@@ -387,7 +387,6 @@ class TheoremPage(shell.Page):
     """Lays out ``TheoremState`` and keeps the table, the ladder and the texts in step with it."""
 
     slug, title = "theorem", "Theorem"
-    extensions = ("katex",)  # the theorem (a LaTeX pane)
     state_class = TheoremState
 
     #: the parameters the table depends on (all but the solver)
@@ -468,20 +467,20 @@ class TheoremPage(shell.Page):
                                         description="Draw a new seed: new U, V and new points on each manifold")
         self.reroll.on_click(lambda e: self.guarded(self.reroll_seed))
         sidebar = pn.Column(
-            pn.pane.Markdown("**The Landscape Theorem, live.** Every critical manifold of an "
-                             "m × k linear autoencoder on data with singular values σ.",
-                             styles={"font-size": "13px"}, margin=(0, 10)),
+            panes.HTML("<b>The Landscape Theorem, live.</b> Every critical manifold of an "
+                       "m × k linear autoencoder on data with singular values σ.",
+                       styles={"font-size": "13px"}, margin=(5, 10), sizing_mode="stretch_width"),
             self.widgets["lam"], self.widgets["m"], self.widgets["k"], self.spectrum_input,
-            pn.pane.Markdown("m values, largest first, each in (0, 100]; press Enter or leave the box. "
-                             "X = UΣVᵀ has 2m columns.", styles={"font-size": "12px", "color": "#666"},
-                             margin=(0, 10)),
+            panes.HTML("m values, largest first, each in (0, 100]; press Enter or leave the box. "
+                       "X = UΣVᵀ has 2m columns.", styles={"font-size": "12px", "color": "#666"},
+                       margin=(0, 10), sizing_mode="stretch_width"),
             self.widgets["loss"], pn.Row(self.widgets["seed"], self.reroll, margin=0),
             sizing_mode="stretch_width")
 
         style = {"font-size": "14.5px", "max-width": "980px", "line-height": "1.5"}
-        self.theorem = panes.LaTeX("", renderer="katex", css_classes=["theorem-statement"], styles=style,
+        self.theorem = panes.LaTeX("", css_classes=["theorem-statement"], styles=style,
                                    sizing_mode="stretch_width")
-        self.theorem_numbers = panes.LaTeX("", renderer="katex", css_classes=["theorem-numbers"], styles=style,
+        self.theorem_numbers = panes.LaTeX("", css_classes=["theorem-numbers"], styles=style,
                                            sizing_mode="stretch_width")
         self.survivors = panes.HTML("", css_classes=["theorem-survivors"], sizing_mode="stretch_width",
                                     styles={"font-size": "14.5px"})

@@ -331,7 +331,7 @@ RESTART_JS = """
 if (cb_obj.direction === 1 && cb_obj.value >= cb_obj.end) { cb_obj.value = cb_obj.start }
 """
 #: The browser's half of ``show_frame``: the same markers, span and counter from the paths
-#: already in the browser (the counter's text is escaped, as Panel sends an HTML pane's). The
+#: already in the browser (the counter is an ``app.panes.HTML``: its text is ``data.object``). The
 #: span's new location makes every path grow to it (DRAWN_JS).
 FRAME_JS = """
 const i = Math.max(0, Math.round(cb_obj.value));
@@ -350,7 +350,7 @@ current.data = cols;
 const k = Math.min(i, last);
 loss_span.location = k;
 gap_span.location = k;
-counter.text = `&lt;span class=&quot;iteration-counter&quot;&gt;Iteration ${k} of ${last}&lt;/span&gt;`;
+counter.data.object = `<span class="iteration-counter">Iteration ${k} of ${last}</span>`;
 """
 #: The part of each path that is drawn: iterates 0 … min(k, n − 1), k the frame's iteration (the
 #: loss plot's span), so that the paths grow as the player runs. Views of the paths' arrays into
@@ -551,8 +551,8 @@ class TrajectoriesPage(shell.Page):
                           styles={"flex": SIDE_FLEX, "min-width": "0"}, css_classes=["side-column"]),
                 flex_wrap="wrap", sizing_mode="stretch_width"),
             self.outcomes,
-            pn.pane.Markdown(
-                "**What to look for.** Click the map to start every solver from there and watch them run. "
+            panes.HTML(
+                "<b>What to look for.</b> Click the map to start every solver from there and watch them run. "
                 "With the sum loss L_σ every run that converges ends with W₁ = W₂ᵀ — the Transpose "
                 "Theorem — so ‖W₁ − W₂ᵀ‖ falls to round-off even for untied GD; with the product or "
                 "unregularized loss untied GD stops anywhere on the hyperbola of minima and the gap stays. "

@@ -30,7 +30,6 @@ CANARIES = {
                                "message_of_a_burst_queued",
     "late_session_stylesheets": "test_canary_a_document_without_html_gets_the_cdns_stylesheets; "
                                 "the app: tests/e2e/test_late_browser.py",
-    "text_panes_send_text": "tests/app/test_panes.py::test_the_check_sees_panels_own_pane_resend_its_stylesheets",
     "player_resizes_with_its_end": "test_canary_panels_player_view_ignores_a_change_of_end; "
                                    "the app: tests/e2e/test_trajectories.py",
     "live_controls": "tests/app/test_live_controls.py::test_the_check_sees_a_debounced_control",

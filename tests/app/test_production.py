@@ -7,8 +7,7 @@ app/shell.py).
   check runs here instead, on every page and every Landscape mode.
 * With ``--tune-memory`` (and only then) it freezes the objects of its start out of the garbage
   collector's walks.
-* A page loads the KaTeX scripts only if it draws formulas: each page names the extensions it
-  needs (``Page.extensions``), and the served HTML follows the pages' documents.
+* No page loads KaTeX, plotly.js or MathJax with its first request.
 """
 
 from __future__ import annotations
@@ -22,9 +21,8 @@ import urllib.request
 import pytest
 from bokeh.core.validation.check import check_integrity
 from bokeh.document import Document
-from panel.models.katex import KaTeX
 
-from app import server, shell
+from app import server
 from app.pages import landscape
 from tests.support import ROOT, AppServer
 
@@ -109,33 +107,18 @@ def test_the_integrity_check_sees_a_broken_document():
     assert any("BAD_COLUMN_NAME" in i for i in integrity_issues(doc))
 
 
-PAGE_CLASSES = {route: cls for route in PAGES
-                for cls in shell.Page.__subclasses__() if route == f"/{cls.slug}"}
-
-
-@pytest.mark.parametrize("route", sorted(PAGE_CLASSES))
-def test_a_page_names_katex_exactly_when_it_draws_formulas(route):
-    cls = PAGE_CLASSES[route]
-    doc = Document()
-    cls(sync_url=False).view().server_doc(doc)
-    draws_formulas = any(isinstance(m, KaTeX) for m in doc.models)
-    assert ("katex" in cls.extensions) == draws_formulas, cls.__name__
-
-
-def test_every_page_class_is_checked():
-    assert set(PAGE_CLASSES) == set(PAGES) - {"/lecture"}
-    assert {"/grassmannian", "/trajectories"} <= {r for r, c in PAGE_CLASSES.items() if not c.extensions}
-
-
-def test_the_served_html_loads_katex_only_where_formulas_are():
-    needs = {"/landscape", "/theorem", "/collapse", "/lecture"}  # the lecture deck holds them
+def test_no_served_page_loads_katex_or_plotly_or_mathjax_up_front():
+    """KaTeX and plotly.js load with the first formula or 3-D view a page draws (app.panes.LaTeX,
+    app.plot3d); MathJax never (no page holds a Panel HTML pane). The deck keeps Panel's slides
+    template, which holds one."""
     with AppServer() as srv:
         for route in PAGES + ["/grassmannian?embed=true", "/landscape?embed=true"]:
             html = urllib.request.urlopen(srv.url + route, timeout=60).read().decode()
             scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
             assert any("bokeh.min.js" in s for s in scripts), route  # the check sees the scripts
-            has = any("katex" in s for s in scripts)
-            assert has == (route.split("?")[0] in needs), route
+            assert not [s for s in scripts if re.search("katex|plotly", s)], route
+            if not route.startswith("/lecture"):
+                assert not [s for s in scripts if "mathjax" in s], route
 
 
 def test_pages_scripts_and_styles_travel_compressed_and_versioned_ones_are_cached_for_good():

@@ -34,6 +34,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
+#: JavaScript: the document is idle and every component written as a module (``JSComponent``:
+#: ``app.panes.HTML``, the address bar, the 3-D figures) has rendered
+RENDERED_JS = """() => !!(window.Bokeh && Bokeh.documents.length && Bokeh.documents[0].is_idle
+    && [...Bokeh.index.all_views()].every((v) => !("compiled_module" in v) || v._rendered))"""
+
+
 # --------------------------------------------------------------------------- server, browser
 
 @pytest.fixture(scope="session")
@@ -165,10 +171,9 @@ class AppPage:
         return self
 
     def wait_for_document(self, timeout: float = 30.0) -> None:
-        """Wait until the session's Bokeh document has arrived and rendered every root."""
-        self.wait_until(lambda: self.page.evaluate(
-            "() => !!(window.Bokeh && Bokeh.documents.length && Bokeh.documents[0].is_idle)"),
-            timeout=timeout)
+        """Wait until the session's Bokeh document has arrived and rendered every root, the app's
+        own components included (their modules render after the document is idle)."""
+        self.wait_until(lambda: self.page.evaluate(RENDERED_JS), timeout=timeout)
 
     def wait_until(self, condition, timeout: float = 15.0):
         return wait_until(condition, self.page, timeout)
