@@ -45,6 +45,7 @@ import math
 import multiprocessing.connection
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -386,6 +387,7 @@ WORKER_NICENESS = 19
 
 def _worker_process(fd: int) -> None:
     """The worker process's entry (``Worker._ensure`` starts it): its end of the socket pair."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_main(multiprocessing.connection.Connection(fd))
 
 
@@ -512,14 +514,16 @@ class Worker:
             self._process.wait()  # reaped: it is gone
         # A fresh interpreter (not fork: the server process has threads — Tornado's, Bokeh's — a
         # fork would copy in whatever state they are; not multiprocessing's spawn: that runs the
-        # parent's main script again in the child), talking over a socket pair; in a session of
-        # its own, so that Ctrl-C at the server's terminal stops the server, which the worker
-        # then follows (its socket closes).
+        # parent's main script again in the child), talking over a socket pair. It stays in the
+        # server's session: Linux schedules each session as a group (autogroup), and only inside
+        # its group does the worker's low priority yield to the server. It ignores Ctrl-C (the
+        # server stops, and the worker follows when its socket closes); a signal to the server's
+        # process group (SIGTERM, as the tests stop it) stops both.
         parent, child = socket.socketpair()
         code = ("import json, sys; sys.path[:0] = json.loads(sys.argv[1]); "
                 "from app.pages.pca import _worker_process; _worker_process(int(sys.argv[2]))")
         process = subprocess.Popen([sys.executable, "-c", code, json.dumps(sys.path), str(child.fileno())],
-                                   pass_fds=(child.fileno(),), start_new_session=True, stdin=subprocess.DEVNULL)
+                                   pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
         child.close()
         conn = multiprocessing.connection.Connection(parent.detach())
         outbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -886,8 +890,8 @@ class PCAPage(shell.Page):
         self.upload: tuple[str, bytes] | None = None  # the last good upload, this visitor's only
         self.poll_callback = None
         self._poll_on_load = False
+        self.pictures_ready = False  # the HoloViews pictures are drawn once the page is
         self.compact_mode = False
-        self._own = False  # the job is this page's own Run (its Cancel cancels it)
 
     # ---------------------------------------------------------------- layout
     def build(self):
@@ -977,6 +981,9 @@ class PCAPage(shell.Page):
                                       styles={"font-size": "13px", "color": "#333", "max-width": "980px"})
         self.run_row = pn.Row(self.run_button, self.cancel_button, self.progress_box, self.status, margin=0,
                               sizing_mode="stretch_width")
+        self.gap_row = plots.wrapping_row(plots.share(self.gap_pane, basis=420, max_width=820))
+        self.embed_row = plots.wrapping_row(*(plots.share(pane, basis=280, max_width=520) for pane in self.embed_panes))
+        self.later = pn.Column(sizing_mode="stretch_width")
         main = pn.Column(
             self.run_row, self.shown,
             plots.heading("1 · The race",
@@ -986,6 +993,9 @@ class PCAPage(shell.Page):
             plots.wrapping_row(plots.share(self.iter_pane, basis=420, max_width=820),
                                plots.share(self.time_pane, basis=420, max_width=820)),
             self.race_table,
+            self.later,
+            sizing_mode="stretch_width")
+        self.later_objects = [
             plots.heading("2 · Eigen-digits",
                           "PCA's directions over the decoder's left singular vectors (signs aligned), and the "
                           "decoder's raw columns: the raw columns mix the components; the SVD of the decoder "
@@ -1004,17 +1014,43 @@ class PCAPage(shell.Page):
                           "‖W₁ − W₂ᵀ‖ per iteration of GD untied, for L_σ and the synthetic loss at w_σ = 0.5, "
                           "0.05 and 0.005 (Petrevski's figure 4): the sum penalty ties the encoder to the "
                           "decoder's transpose; a small w_σ barely does."),
-            plots.wrapping_row(plots.share(self.gap_pane, basis=420, max_width=820)), self.gap_words,
+            self.gap_row, self.gap_words,
             plots.heading("6 · A two-dimensional embedding (k = 2)",
                           "Every sample's two coordinates, coloured by its label: PCA's, LAE-PCA's (L_σ) and an "
                           "unregularized LAE's code, which is PCA's subspace in a skewed frame."),
-            plots.wrapping_row(*(plots.share(pane, basis=280, max_width=520) for pane in self.embed_panes)),
-            self.embed_words,
+            self.embed_row, self.embed_words,
             plots.heading("How to read it", ""),
-            panes.HTML(HOW_TO_READ, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width")
+            panes.HTML(HOW_TO_READ, sizing_mode="stretch_width")]
+        #: what a new run's numbers replace, dimmed until they arrive: (section, its parts)
+        self.sections = {"decoder": (self.eigen_pane, self.eigen_words, self.heat_pane, self.heat_words),
+                         "table": (self.directions, self.directions_words),
+                         "gaps": (self.gap_row, self.gap_words), "embedding": (self.embed_row, self.embed_words)}
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context and not pn.state.loaded:
+            # The sections under the race join the page once the browser has drawn it: the page
+            # opens on its first plots sooner, and the pictures' HoloViews renders (0.1–0.3 s
+            # each) wait for the visitor, not the visitor for them.
+            pn.state.onload(lambda: self.guarded(self._show_later))
+        else:
+            self._show_later()
         self._start()
         return sidebar, main
+
+    def _show_later(self):
+        """The sections under the race, and their pictures."""
+        self.pictures_ready = True
+        # the pictures first, then the panes into the page: a pane whose model is replaced in the
+        # same message that adds it leaves the browser a reference to a model it never got
+        self._draw_decoder()
+        if not self.later.objects:
+            self.later.objects = self.later_objects
+
+    def _dim(self, section: str, dimmed: bool) -> None:
+        """A section's parts shown faded while they still show the previous run."""
+        for part in self.sections[section]:
+            styles = {**part.styles, "opacity": "0.35" if dimmed else None}  # None: BokehJS removes it
+            if styles != part.styles:
+                part.styles = styles
 
     def _build_race(self):
         # both plots share it: linked error axes, fixed to whole decades (plots.log_decades) so that
@@ -1143,8 +1179,9 @@ class PCAPage(shell.Page):
         if job is None:
             job = WORKER.submit(spec)
             SHARED.put(job)
-        self._attach(job, own=False)
-        self.poll()
+        self._attach(job)
+        if job.active:
+            self.poll()
 
     def run(self, *, default_lam: bool = False, upload=None):
         """*Run*: a fresh run of the state's settings (``upload``: a file being tried)."""
@@ -1159,10 +1196,10 @@ class PCAPage(shell.Page):
         elif spec["data"] == "upload" and spec["upload"] is None:
             self.notices.show("Upload a file first; the data stays as it was.")
             return
+        self.status.object = plots.status("Starting …")
         job = WORKER.submit(spec)
         SHARED.put(job)
-        self._attach(job, own=True)
-        self.status.object = plots.status("Starting …")
+        self._attach(job)
 
     def cancel(self):
         """*Cancel*: stop watching the run; it stops unless another visitor watches it too."""
@@ -1173,13 +1210,15 @@ class PCAPage(shell.Page):
         self._show_running(False)
         self.status.object = plots.status("Cancelled. The plots keep what had arrived; press Run to start again.")
 
-    def _attach(self, job: Job, own: bool):
+    def _attach(self, job: Job):
         self._detach()
-        self.job, self.cursor, self._own = job, 0, own
+        self.job, self.cursor = job, 0
         job.viewers += 1
         self._show_running(job.active)
         if job.active:
             self._start_polling()
+        else:  # it has ended already (a file refused at once): drawn now
+            self.poll()
 
     def _detach(self):
         job, self.job = self.job, None
@@ -1303,14 +1342,17 @@ class PCAPage(shell.Page):
             k = result["data"]["k"]
             self.directions.object = directions_table(payload, k)
             self.directions_words.object = say(directions_words(payload, k))
+            self._dim("table", False)
         elif name == "gaps":
             result["gaps"] = payload
             self._draw_gaps(payload)
             self.gap_words.object = say(gap_words(payload))
+            self._dim("gaps", False)
         elif name == "embedding":
             result["embedding"] = payload
             self._draw_embedding(payload)
             self.embed_words.object = embedding_legend(payload) + say(embedding_words(payload))
+            self._dim("embedding", False)
 
     def _new_result(self, job: Job, d: dict):
         """The first part of a run: its data. The plots start over for it."""
@@ -1338,13 +1380,8 @@ class PCAPage(shell.Page):
         for span in self.reference_spans:
             span.visible = False
         self.race_table.object = results_table(self.result)
-        for pane in (self.eigen_pane, self.heat_pane):
-            pane.object = None
-        for source in (*self.gap_sources, *self.embed_sources.values()):
-            source.data = {name: [] for name in source.data}
-        for words in (self.eigen_words, self.directions, self.directions_words, self.heat_words, self.gap_words,
-                      self.embed_words):
-            words.object = ""
+        for section in self.sections:  # they keep the last run's pictures, faded, until theirs come
+            self._dim(section, True)
         self._draw_facts()
         self._draw_shown()
 
@@ -1380,8 +1417,13 @@ class PCAPage(shell.Page):
         options = {LABELS[m]: m for m in usable}
         widget = self.widgets["decoder"]
         if widget.options != options:
+            # the choice the state (and the link) holds stays, even when this run lacks it
             value = self.state.decoder if self.state.decoder in usable else usable[0]
-            widget.param.update(options=options, value=value)
+            self._listing_decoders = True
+            try:
+                widget.param.update(options=options, value=value)
+            finally:
+                self._listing_decoders = False
 
     def _decoder_method(self) -> str | None:
         races = self.result["races"] if self.result else {}
@@ -1390,13 +1432,16 @@ class PCAPage(shell.Page):
         return next((m for m in ALL_METHODS if m in races), None)
 
     def _decoder_chosen(self, event):
+        if getattr(self, "_listing_decoders", False):
+            return
         if event.new in ALL_METHODS and event.new != self.state.decoder:
             self.state.decoder = event.new
 
     def _draw_decoder(self):
         method = self._decoder_method()
-        if method is None or self.result.get("reference") is None:
+        if not self.pictures_ready or method is None or self.result.get("reference") is None:
             return
+        self._dim("decoder", False)
         d = self.result["data"]
         compact = self.compact_mode or getattr(self, "embedded", False)  # (embed_view sets it before build)
         element, angles = eigen_element(self.result, method, COMPACT_EIGEN_WIDTH if compact else None)

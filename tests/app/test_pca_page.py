@@ -372,6 +372,19 @@ def test_a_bad_upload_gets_a_notice_saying_what_is_wrong_and_the_last_good_data_
     assert "did not start" in text(page.status)
 
 
+def test_a_run_that_ended_before_the_page_watched_it_is_drawn_at_once():
+    """A refused file fails in the worker within milliseconds, possibly before the page starts
+    polling: the page draws the end it finds, with no poll needed."""
+    page = finish(opened(**OVER))
+    spec = {**page_module.run_spec(page.state), "data": "upload", "upload": ("one.csv", b"1,2\n"), "lam": None}
+    job = page_module.Job(-1, spec)
+    job._end("failed", "The file 'one.csv' has 1 row(s); PCA needs at least 2 samples (rows)")
+    page._attach(job)
+    assert page.job is None and page.poll_callback is None
+    assert any("one.csv" in t and "The last good data is kept" in t for _, t in page.notices.items)
+    assert "did not start" in text(page.status)
+
+
 def test_a_good_upload_is_raced_like_the_built_in_data_and_runs_again():
     rng = np.random.default_rng(5)
     samples = rng.normal(size=(200, 6)) * np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.5])

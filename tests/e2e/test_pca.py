@@ -34,8 +34,17 @@ def status(app) -> str:
     return app.shown_text(".run-status .status-text")
 
 
+def wait_status(app, *starts: str, timeout: float = 300) -> None:
+    """Wait for the run's status line to start with one of ``starts`` (saying where it is if not)."""
+    try:
+        app.wait_until(lambda: status(app).startswith(starts), timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"waited for {starts}: the status is {status(app)!r}, the notices "
+                             f"{app.notices()}\n{app.server.log()[-2000:]}") from None
+
+
 def wait_done(app, timeout: float = 300) -> None:
-    app.wait_until(lambda: status(app).startswith("Done"), timeout=timeout)
+    wait_status(app, "Done", timeout=timeout)
 
 
 def angle_labels(app) -> list[str]:
@@ -79,7 +88,11 @@ def test_a_bad_csv_is_refused_in_a_notice_and_a_good_one_is_raced(app, tmp_path)
     bad = tmp_path / "ragged.csv"
     bad.write_text("1,2,3\n4,5\n6,7,8\n")
     app.page.locator(".upload-input input[type=file]").set_input_files(str(bad))
-    notices = app.wait_until(lambda: [n for n in app.notices() if "ragged.csv" in n], timeout=120)
+    try:
+        notices = app.wait_until(lambda: [n for n in app.notices() if "ragged.csv" in n], timeout=120)
+    except AssertionError:
+        raise AssertionError(f"no notice about ragged.csv: {app.notices()}, status {status(app)!r}\n"
+                             f"{app.server.log()[-2000:]}") from None
     assert "row 2 has 2 values but row 1 has 3" in notices[0] and "The last good data is kept" in notices[0]
     assert "over-regularized" in app.shown_text(".shown-settings .shown-text")      # the data stays
 
@@ -95,18 +108,18 @@ def test_a_bad_csv_is_refused_in_a_notice_and_a_good_one_is_raced(app, tmp_path)
 def test_cancel_stops_a_long_run_and_the_page_keeps_working(app):
     app.open("/pca?data=over-regularized&k=4&lam=2&loss=unregularized&methods=untied_gd&max_iter=50000&tol=1e-12"
              "&seed=91", timeout=60)                 # a run nobody else has: it starts on opening
-    app.wait_until(lambda: status(app).startswith("Running"), timeout=120)
+    wait_status(app, "Running", timeout=120)
     app.page.locator(".cancel-button button").click()
-    app.wait_until(lambda: status(app).startswith("Cancelled"), timeout=30)
+    wait_status(app, "Cancelled", timeout=30)
     slider = app.slider("k (directions)")
     box = slider.locator(".noUi-target").bounding_box()
     app.page.mouse.click(box["x"] + 0.15 * box["width"], box["y"] + box["height"] / 2)
     app.wait_until(lambda: app.query().get("k") not in (None, "4"), timeout=30)
     assert "press Run" in app.shown_text(".shown-settings .shown-text")
     app.page.locator(".run-button button").click()
-    app.wait_until(lambda: status(app).startswith(("Running", "Waiting", "Starting")), timeout=30)
+    wait_status(app, "Running", "Waiting", "Starting", timeout=30)
     app.page.locator(".cancel-button button").click()
-    app.wait_until(lambda: status(app).startswith("Cancelled"), timeout=30)
+    wait_status(app, "Cancelled", timeout=30)
     app.assert_clean()
 
 
