@@ -202,6 +202,12 @@ def external_references(text: str) -> list[str]:
     return sorted(set(EXTERNAL.findall(text)))
 
 
+#: KaTeX's @font-face rules: Panel bundles KaTeX without the fonts they name, so a file opened
+#: from disk would ask for files beside it that are not there (the served app's formulas, whose
+#: stylesheet sits in a shadow root, register no font either: both draw in the fallback fonts)
+KATEX_FONT_FACE = re.compile(r"@font-face\{[^{}]*url\(fonts/KaTeX_[^{}]*\}")
+
+
 def file_html(doc: Document, title: str) -> str:
     """The document as one HTML page with every resource inline: ``panel.io.save.file_html``
     less the MathJax bundle (the app's formulas are KaTeX) and the CDN favicon, and with the
@@ -214,9 +220,10 @@ def file_html(doc: Document, title: str) -> str:
     with set_resource_mode("inline"), OutputDocumentFor(doc.roots):
         docs_json, render_items = standalone_docs_json_and_render_items(doc.roots, suppress_callback_warning=True)
         bundle = bundle_resources(doc.roots, resources, enable_mathjax=False)
-        return html_page_for_render_items(
+        page = html_page_for_render_items(
             bundle, styles.json(docs_json), render_items, title=title, template=BASE_TEMPLATE,
             template_variables={"dist_url": "", "app_favicon": "", "apple_icon": ""})
+    return KATEX_FONT_FACE.sub("", page)
 
 
 def record(layout, slider, move) -> Document:

@@ -750,8 +750,18 @@ def _holoviews():
         import holoviews.plotting.bokeh  # noqa: F401 - registers the Bokeh backend
 
         hv.Store.set_current_backend("bokeh")
+        # HoloViews draws images with WebGL by default; the served pages leave Bokeh's WebGL
+        # bundle out, and a canvas draws these few tiles as fast.
+        hv.renderer("bokeh").webgl = False
         _HV = hv
     return _HV
+
+
+def _frame_sized(plot, element) -> None:
+    """A HoloViews hook: a plot sized by its frame (``frame_width``/``frame_height``) leaves its
+    outer width and height unset under the 'fixed' sizing mode, which Bokeh's integrity check
+    refuses; no sizing mode lets the frame decide, as it does."""
+    plot.state.sizing_mode = None
 
 
 def mosaic(bands: list[np.ndarray], tile, shape: tuple[int, int], *, hgap: int, vgap: int,
@@ -815,7 +825,7 @@ def eigen_element(result: dict, method: str, width: int = None):
         xaxis=None, yticks=list(zip(row_centres, ["PCA uᵢ", "LAE ûᵢ", "raw W₂ column"])), ylabel="",
         colorbar=False, clipping_colors={"NaN": "white"},
         title=f"{LABELS[method]}, {SYMBOL[d['loss']]} — under each pair θᵢ = ∠(ûᵢ, uᵢ), rad",
-        fontsize={"title": "11pt"}, default_tools=[], tools=[])
+        fontsize={"title": "11pt"}, default_tools=[], tools=[], hooks=[_frame_sized])
     labels = hv.Labels({"x": xs, "y": [label_y] * k, "text": texts}, ["x", "y"], "text").opts(
         text_font_size="9pt" if tile_px >= 60 else "7pt", text_color="#222")
     return picture * labels, angles
@@ -835,7 +845,7 @@ def alignment_element(result: dict, method: str):
         frame_height=min(420, 30 * k),
         xticks=[(j + 1, str(j + 1)) for j in range(r)], yticks=[(k - i, str(i + 1)) for i in range(k)],
         tools=["hover"], toolbar=None, title=f"[Û]ᵀ[U]: {LABELS[method]}, {SYMBOL[d['loss']]}",
-        fontsize={"title": "11pt"})
+        fontsize={"title": "11pt"}, hooks=[_frame_sized])
     out = picture
     if k * r <= 400:  # the values in the cells, white on the dark ones
         xs, ys = np.meshgrid(np.arange(1, r + 1), np.arange(k, 0, -1))
@@ -1361,14 +1371,19 @@ class PCAPage(shell.Page):
         if job.spec["data"] == "upload" and job.spec["upload"] is not None:
             self.upload = job.spec["upload"]
             self.notices.clear("warning")
-        with param.discard_events(st):  # what the run uses is the state (the URL follows below)
-            st.data = d["kind"]
-            st.k = d["k"]
-            st.lam = d["lam"]
+        # What the run uses becomes the state (a k lowered to the data's rank, the data's own λ),
+        # unless the visitor has moved that control since the run was asked for: the move stands
+        # and the run shows as stale. (The URL follows below.)
+        spec = job.spec
+        uses = {"data": d["kind"], "k": d["k"], "lam": d["lam"]}
+        unmoved = {"data": st.data == spec["data"] or spec["data"] == "upload", "k": st.k == spec["k"],
+                   "lam": spec["lam"] is None or math.isclose(st.lam, spec["lam"], rel_tol=1e-12)}
+        taken = {name: value for name, value in uses.items() if unmoved[name]}
+        with param.discard_events(st):
+            st.param.update(taken)
         if hasattr(self, "widgets"):
-            self.widgets["data"].value = st.data
-            self.widgets["k"].value = st.k
-            self.widgets["lam"].value = st.lam
+            for name in taken:
+                self.widgets[name].value = getattr(st, name)
         if d["k"] < d["k_asked"]:
             self.notices.show(f"k = {d['k_asked']} is more than the data's rank {d['rank']}: using k = {d['k']}.")
         if self.sync_url:

@@ -86,6 +86,23 @@ def test_the_page_opens_on_the_shared_default_run_and_a_second_visitor_gets_it_d
     assert all(n > 10 for n in drawn.values()), drawn
 
 
+def test_the_drawn_page_passes_bokehs_checks_and_needs_no_webgl(default_page):
+    """With its run drawn (eigen-digits, heat map, embedding), not only as it opens."""
+    from bokeh.core.validation import check_integrity
+    from bokeh.document import Document
+    from bokeh.embed.bundle import _use_gl, _use_mathjax
+
+    page = PCAPage(sync_url=False)
+    doc = Document()
+    page.view().server_doc(doc)
+    assert page.result is not None and page.result["state"] == "done"
+    images = [m for m in doc.models if type(m).__name__ == "Image"]
+    assert len(images) >= 2, "the eigen-digits and the heat map are in the document"
+    issues = check_integrity(list(doc.models))
+    assert [f"{i.code} {i.name}" for i in issues.error + issues.warning] == []
+    assert not _use_gl(set(doc.models)) and not _use_mathjax(set(doc.models))
+
+
 def test_the_default_is_digits_k8_at_sigma8_squared_over_4(default_page):
     d = default_page.result["data"]
     assert (d["kind"], d["m"], d["n"], d["k"], d["loss"]) == ("digits", 64, 1797, 8, "sum")
@@ -258,6 +275,18 @@ def test_a_control_change_marks_the_shown_run_stale_until_run():
     page.run()
     finish(page)
     assert not page.stale() and page.result["data"]["k"] == 3 and table_rows(page.directions)[-1][0] == "3"
+
+
+def test_a_control_moved_before_the_runs_first_numbers_arrive_stands():
+    """The run's first part sets the state to what it uses (k lowered to the rank, the data's
+    λ), but not over a control the visitor moved after asking for it."""
+    page = finish(opened(**OVER))
+    page.run()
+    page.state.k, page.state.lam = 3, 2.5          # before the page has polled the run at all
+    finish(page)
+    assert (page.state.k, page.state.lam) == (3, 2.5)
+    assert (page.result["data"]["k"], page.result["data"]["lam"]) == (OVER["k"], OVER["lam"])
+    assert page.stale() and "press Run" in text(page.shown)
 
 
 def test_choosing_another_data_set_runs_it_at_its_default_lambda():
