@@ -112,11 +112,18 @@ async def _run(base_url: str, n_changes: int, n_runs: int, n_frames: int, *, ser
             player = await traj.control(*PLAYER)
             if not player["end"] or player["end"] < 2:
                 raise RuntimeError(f"the Player has no frames to step through: {player}")
-            values = frame_values(player["start"], player["end"], WARMUP + n_frames, player["value"])
-            expect = await traj.learn(values[:WARMUP])
+            # What every frame redraws: the markers and the longest run's drawn path, learnt by a
+            # step back from the last frame (a shorter run's path rests at its end past it, so a
+            # step among the first frames would also expect paths that a later frame leaves alone).
+            end = player["end"]
+            if player["value"] != player["start"]:
+                await traj.learn([player["start"]])     # every set below is a real change
+            await traj.learn([end])
+            expect = await traj.learn([end - 1])
+            values = frame_values(player["start"], end, n_frames, end - 1)
             if not expect:
                 raise RuntimeError("no marker moved when the Player's frame changed")
-            phases.append(await phase(traj, base_url, values[WARMUP:], expect, name="frames",
+            phases.append(await phase(traj, base_url, values, expect, name="frames",
                                       quiet_ms=quiet_ms, timeout_ms=timeout_ms))
             result["player"] = {"start": player["start"], "end": player["end"]}
             problems = land.problems + traj.problems
