@@ -12,6 +12,11 @@
      the rendered frame), websocket bytes per change; the Trajectories animation frames (set and
      while playing); the Train button (progress shown, the page responsive while it trains);
    * cold load → first rendered plot and → every plot, for every page.
+4. The newer pages' and issues' own benchmarks (``--extras``, default all): ``bench_theorem``
+   (the Theorem page's λ change at m = 8, k = 4, in-process), ``bench_pca`` (the solvers against
+   SVD, and the PCA page in Chromium: its opening, Run → first rows, another visitor's λ change
+   during a race) and ``openings`` (cold open, bytes on the wire and λ repaint against a plain
+   Panel page, ``benchmarks.baseline``).
 
 Prints a summary table against the targets (one row per page for its slowest control), a
 detailed table with a row per control, the Landscape breakdown and the cold loads; writes
@@ -24,6 +29,7 @@ ms median (the Train button excepted: it shows progress), an animation frame ≤
 
     python -m benchmarks.bench [--pages collapse,grassmannian] [--changes 40] [--control-changes 8]
                                [--cold 5] [--cold-other 3] [--no-browser] [--profile 3]
+                               [--extras theorem,pca,openings]
 """
 
 from __future__ import annotations
@@ -474,9 +480,70 @@ def report(result: dict) -> None:
                   f"{web['changes']['ws_bytes_mismatch_js_vs_playwright']} changes.")
         for key, text in (result.get("profiles") or {}).items():
             print(f"\n--- cProfile, in-process changes of {key} ---\n{text}")
+    if result.get("extras"):
+        print("\nThe Theorem and PCA pages, and the openings (benchmarks/bench_theorem.py, bench_pca.py, "
+              "openings.py):\n")
+        print(extras_table(result["extras"]))
 
 
 # --------------------------------------------------------------------------- main
+
+#: the benchmarks run after the others, each a ``run()`` of its module
+EXTRAS = ("theorem", "pca", "openings")
+
+
+def parse_extras(text: str) -> tuple[str, ...]:
+    chosen = tuple(x for x in text.split(",") if x)
+    unknown = sorted(set(chosen) - set(EXTRAS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown: {', '.join(unknown)} (choose from {', '.join(EXTRAS)})")
+    return chosen
+
+
+def run_extra(name: str, browser_too: bool) -> dict:
+    if name == "theorem":
+        from benchmarks import bench_theorem
+        return bench_theorem.run()
+    if name == "pca":
+        from benchmarks import bench_pca
+        return bench_pca.run(browser=browser_too)
+    from benchmarks import openings
+    return openings.run()
+
+
+def extras_table(extras: dict) -> str:
+    """One row per headline figure of the other benchmarks, against its target."""
+    rows = []
+    th = extras.get("theorem") or {}
+    if "m8_k4_ms" in th:
+        rows.append(("Theorem: λ change at m = 8, k = 4 (server, in-process)", f"{th['m8_k4_ms']:.0f} ms",
+                     f"≤ {th['target_ms']:.0f} ms", th["m8_k4_ms"] <= th["target_ms"]))
+    pc = extras.get("pca") or {}
+    page, other = pc.get("page"), pc.get("other_session")
+    if page:
+        warm = page["warm_open"]["all_plots_ms"]["median"]
+        rows.append(("PCA: open, warm server → every plot of the first document", f"{warm:.0f} ms", "≤ 2000 ms",
+                     warm <= 2000))
+        run = page["run_to_first_paint_ms"]["median"]
+        rows.append(("PCA: Run → the race's first rows painted", f"{run:.0f} ms", "≤ 500 ms", run <= 500))
+    if other:
+        rows.append(("PCA: another visitor's Landscape λ change during a race", f"{other['median_ratio']:.2f} × idle",
+                     "≤ 1.5 ×", other["within_target"]))
+    op = extras.get("openings") or {}
+    if "cold_open_ratio" in op:
+        cold = op["cold_open_ms"]["app"]["median"]
+        rows.append(("Cold open of / → first plot", f"{cold:.0f} ms ({op['cold_open_ratio']:.2f} × plain Panel)",
+                     "≤ 1200 ms and ≤ 1.5 ×", cold <= 1200 and op["cold_open_ratio"] <= 1.5))
+        wire = op["wire_kb"]["app"]["median"]
+        rows.append(("First visit on the wire", f"{wire:.0f} kB", "≤ 1500 kB", wire <= 1500))
+        again = len(op["second_open_refetched"]["app"])
+        rows.append(("Second open: scripts and styles fetched again", str(again), "0", again == 0))
+    for name, value in extras.items():
+        if isinstance(value, dict) and "error" in value:
+            rows.append((f"{name}: the benchmark failed", value["error"].strip().splitlines()[-1][:80], "—", False))
+    head = "| metric | figure | target | met |\n| --- | --- | --- | --- |\n"
+    return head + "\n".join(f"| {a} | {b} | {c} | {_verdict(d)} |" for a, b, c, d in rows)
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="LAE Landscapes benchmarks (DESIGN.md targets)")
@@ -491,6 +558,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="core and in-process server figures only")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="cProfile the N controls with the slowest server share (printed, and in the JSON)")
+    parser.add_argument("--extras", type=parse_extras, default=EXTRAS,
+                        help=f"the other benchmarks to run after these (default all: {','.join(EXTRAS)}; '' for none)")
     parser.add_argument("--report", type=str, default=None, metavar="JSON",
                         help="measure nothing: print the tables of an earlier run (e.g. bench-results/bench.json)")
     args = parser.parse_args(argv)
@@ -547,6 +616,16 @@ def main(argv=None) -> int:
                 except Exception:
                     sys.stderr.write("--- server log ---\n" + server.log()[-4000:] + "\n")
                     raise
+        for name in args.extras:
+            if args.no_browser and name == "openings":  # it is a browser benchmark only
+                continue
+            say(f"{name} …")
+            try:
+                result.setdefault("extras", {})[name] = run_extra(name, not args.no_browser)
+            except Exception as exc:  # noqa: BLE001 - one benchmark's failure keeps the others' figures
+                result.setdefault("extras", {})[name] = {"error": "".join(traceback.format_exception(exc))[-4000:]}
+                traceback.print_exc()
+                failed = failed or exc
     except Exception as exc:  # noqa: BLE001 - the harness failed: say where, keep what was measured
         failed = exc
         result["error"] = "".join(traceback.format_exception(exc))
