@@ -199,7 +199,7 @@ def theorem_statement(table: theorem.Table) -> str:
         sets = r"$I \subset \{1,\dots,m\}$"
         descending = r"$d_I + (k-l)(m-l)$"
         best = r"$I = \{1, \dots, k\}$"
-    return (rf"<b>Landscape Theorem</b> (Kunin et al., ICML 2019, Table 1) for ${LATEX_SYMBOL[kind]}$ — here "
+    return (rf"The Landscape Theorem (Kunin et al., ICML 2019, Table 1) for ${LATEX_SYMBOL[kind]}$ — here "
             rf"$m = {m}$, $k = {k}$, $\sigma = ({sigma})$. For every {sets} with $|I| = l \leq k$, the "
             rf"points {point} are critical. They form a manifold with {dim} and {descending} descending "
             r"directions, where $d_I = \#\{(i, j) : i \in I,\ j \notin I,\ j \lt i\}$; these are all the "

@@ -10,6 +10,8 @@ app's ``HTML`` and ``LaTeX`` are components of its own whose change is their tex
 
 from __future__ import annotations
 
+import re
+
 import panel as pn
 import pytest
 from bokeh.document import Document
@@ -81,3 +83,15 @@ def test_every_text_of_every_page_is_the_apps_and_no_page_needs_mathjax(route):
     doc = Document()
     view.server_doc(doc)
     assert not _panel_use_mathjax(doc.roots) and not _use_mathjax(set(doc.models)), route
+
+
+@pytest.mark.parametrize("route", ["/landscape", "/theorem", "/collapse"])
+def test_no_formula_holds_html_which_it_would_show_as_text(route):
+    """``panes.LaTeX`` sets its text as text (nothing in it is parsed as HTML): a tag in a
+    formula would show as '<b>' on the page."""
+    view = server.ROUTES[route]()
+    areas = [getattr(view, a) for a in ("header", "sidebar", "main") if hasattr(view, a)] or [view]
+    formulas = [p for area in areas for obj in area for p in obj.select(panes.LaTeX)]
+    assert formulas and all(p.object for p in formulas), route
+    for p in formulas:
+        assert not re.search(r"</?[a-zA-Z][^>]*>", p.object), (route, p.object[:200])

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from app.shell import EMBED_SIZE
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import SCREENSHOTS, wait_until
 from tests.e2e.test_embed_lecture import OVERFLOW_JS, frame_ready, iframe_snippet
 from tests.e2e.test_smoke import DRAWN_CANVASES
 
@@ -135,4 +135,18 @@ def test_the_embed_fits_a_16_9_iframe_without_scrollbars(app):
     assert size["cw"] == EMBED_SIZE[0] and size["ch"] == EMBED_SIZE[1]
     assert size["sw"] <= size["cw"] and size["sh"] <= size["ch"], f"scrollbars in the iframe: {size}"
     assert page.frame_locator("iframe").locator(".run-button").count() == 1
+    app.assert_clean()
+
+
+def test_readme_screenshot_of_the_pca_page(app):
+    app.page.set_viewport_size({"width": 1400, "height": 1800})
+    app.open("/pca", timeout=60)
+    wait_done(app)
+    app.wait_until(lambda: angle_labels(app), timeout=60)               # the eigen-digits are drawn
+    app.wait_until(lambda: app.page.evaluate(DRAWN_CANVASES) >= 8, timeout=60)
+    app.page.wait_for_load_state("networkidle")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / "pca.png"
+    app.page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 50_000
     app.assert_clean()

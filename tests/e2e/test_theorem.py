@@ -13,6 +13,8 @@ import re
 
 import pytest
 
+from tests.e2e.conftest import SCREENSHOTS
+
 pytestmark = pytest.mark.timeout(180)
 
 START = "/theorem?m=4&k=2&lam=1.5&loss=sum"
@@ -153,4 +155,16 @@ def test_a_bad_spectrum_is_refused_in_words_and_the_table_stays(app):
     box.press("Enter")
     app.wait_until(lambda: not app.notices() and "5, 2, 1.2, 0.5" in app.query().get("sigma", ""))
     app.wait_until(lambda: table_rows(app)[0][2] == "30.69")  # ∅: ‖X‖² = 25 + 4 + 1.44 + 0.25
+    app.assert_clean()
+
+
+def test_readme_screenshot_of_the_theorem_page(app):
+    app.page.set_viewport_size({"width": 1400, "height": 1800})
+    app.open(START)
+    app.wait_until(lambda: shown_labels(app) == labels(4))
+    app.page.wait_for_load_state("networkidle")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / "theorem.png"
+    app.page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 50_000
     app.assert_clean()
