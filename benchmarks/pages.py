@@ -166,7 +166,10 @@ INSTALL_JS = r"""
       if (m.contains && !(typeof e.value === "string" && e.value.includes(m.contains))) return false;
       if (m.ids && !m.ids.includes(e.id)) return false;
       if (m.css) {
-        const model = Bokeh.documents[0].get_model_by_id(e.id);
+        let model = Bokeh.documents[0].get_model_by_id(e.id);
+        // an app.panes component's text changes on its data model: the classes are its owner's
+        if (model && !("css_classes" in model))
+          model = [...Bokeh.documents[0].all_models].find((c) => c.data === model) ?? model;
         if (!model || !(model.css_classes ?? []).includes(m.css)) return false;
       }
       return true;
@@ -328,7 +331,8 @@ async ({durationMs}) => {
   await new Promise((r) => setTimeout(r, durationMs));
   const values = B.events.filter((e) => e.id === player.id && e.attr === "value" && e.sync && e.t >= t0);
   // the counter's new text, set by the server or by the page's browser-side frame callback
-  const replies = B.events.filter((e) => e.attr === "text" && typeof e.value === "string"
+  // (the counter is an app.panes.HTML: its text is its data's "object")
+  const replies = B.events.filter((e) => (e.attr === "text" || e.attr === "object") && typeof e.value === "string"
                                          && e.value.includes("iteration-counter"));
   const shown = new Set(B.plotViews().filter((v) => v.is_displayed).map((v) => v.model.id));
   const out = [];
@@ -796,7 +800,7 @@ def measure_training(s: Session, n: int) -> list[dict]:
     # one run to the end: click → the summary "Trained with …", and how often the bar moved
     _stop_training(s)
     rec = s.click(lambda: s.page.locator(TRAIN).click(), mode="first",
-                  match={"css": "train-status", "attr": "text", "contains": "Trained with"}, timeout_ms=60_000)
+                  match={"css": "train-status", "attr": "object", "contains": "Trained with"}, timeout_ms=60_000)
     rec["value"] = None
     progress = s.page.evaluate("""() => window.__laeBench.events
         .filter((e) => !e.sync && e.attr === "value" && e.type.endsWith("Progress")).map((e) => e.t)""")

@@ -105,6 +105,20 @@ def test_every_page_harness_produces_numbers_and_repaints():
     assert cold["loads"][0]["n_plots"] == 4  # the example, the bifurcation, the bars, the shrinkage
 
 
+def test_the_playback_and_training_runs_time_what_they_claim():
+    """The two special runs: frames while the Player plays (each matched to the counter's text
+    for its iteration) and Train to its summary ("Trained with …") — both read texts that the
+    app's own text component changes on its data model."""
+    result = _run("benchmarks.pages", "--only", f"{pages.PLAYBACK}|{pages.TRAINING}", "--changes", "1")
+    assert result["errors"] == []
+    play = result["playback"]
+    assert play["values_sent"] > 10 and play["frames_timed"] >= 0.8 * play["values_sent"], play
+    assert _finite(play["repaint_ms"]["median"]) and play["repaint_ms"]["median"] > 0
+    whole = next(r for r in result["controls"] if r["control"].startswith("Train: click → trained"))
+    assert whole["timed_out"] == 0 and _finite(whole["repaint_ms"]["median"]), whole["records"]
+    assert whole["progress_updates"] >= 1
+
+
 def test_server_share_in_process_of_a_control():
     c = {c.key: c for c in pages.controls()}["collapse: λ"]
     out = bench.bench_server_control("collapse", "/collapse", c, changes=3)
