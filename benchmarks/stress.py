@@ -133,7 +133,9 @@ def run_fuzz(examples: int) -> dict:
     return {"ran": True, "examples_per_function": examples, "returncode": proc.returncode,
             "passed": counts.get("passed", 0), "failed": counts.get("failed", 0) + counts.get("error", 0)
             + counts.get("errors", 0), "summary": tail[0], "seconds": time.monotonic() - started,
-            "output_tail": proc.stdout[-3000:] if proc.returncode else ""}
+            "output_tail": proc.stdout[-3000:] if proc.returncode else "",
+            # each failing example as Hypothesis reported it (the tail holds only the last one)
+            "findings": re.findall(r"^E\s+AssertionError: (.*)$", proc.stdout, re.MULTILINE)[:20]}
 
 
 def fmt(x) -> str:

@@ -368,7 +368,12 @@ def _sum_radii(a, x2, lam, alpha):
     t_end = math.sqrt(a / x2)  # h(t_end) = −λα·t_end^{α−2} < 0
     if alpha > 2.0:
         return [_root(h, 0.0, t_end)]
-    t_m = (lam * alpha * (2.0 - alpha) / (4.0 * x2)) ** (1.0 / (4.0 - alpha))
+    # the two factors apart: 4x² overflows for |x| near 1e154, where t_m is still a float
+    power = 1.0 / (4.0 - alpha)
+    t_m = (lam * alpha * (2.0 - alpha) / 4.0) ** power / x2 ** power
+    if t_m == 0.0:
+        raise ValueError(f"λ = {lam:g} is too small against x² = {x2:g} for float64 to place the sum "
+                         f"loss's critical points at α = {alpha:g}")
     if not t_m < t_end:
         return []
     top = h(t_m)

@@ -598,3 +598,16 @@ def test_a_subnormal_lambda_for_alpha_below_one_gives_the_hyperbola_of_minima_no
         sets = scalar.prediction_critical_sets("product", 1.0, y, lam, alpha)
         levels = [float(s.points[0, 0] * s.points[0, 1]) for s in sets if s.label.startswith("hyperbola")]
         assert levels == pytest.approx([y, y], rel=1e-9)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.5])
+@pytest.mark.parametrize("x", [1e154, 1.3e154])
+def test_an_x_whose_four_x_squared_overflows_gives_points_or_a_value_error_not_a_zero_division(x, alpha):
+    """t_m = (λα(2 − α)/(4x²))^{1/(4−α)}: 4x² overflowed to inf for |x| ≳ 0.9e154 (x² still a
+    float), t_m came out 0 and h(0) = 0^{α−2} raised ZeroDivisionError (make stress's fuzz)."""
+    try:
+        sets = scalar.prediction_critical_sets("sum", x, 1.0, 1.0, alpha)
+    except ValueError:
+        return
+    for s in sets:
+        assert np.isfinite(s.points).all()
