@@ -371,9 +371,17 @@ def _sum_radii(a, x2, lam, alpha):
     # the two factors apart: 4x² overflows for |x| near 1e154, where t_m is still a float
     power = 1.0 / (4.0 - alpha)
     t_m = (lam * alpha * (2.0 - alpha) / 4.0) ** power / x2 ** power
-    if t_m == 0.0:
-        raise ValueError(f"λ = {lam:g} is too small against x² = {x2:g} for float64 to place the sum "
-                         f"loss's critical points at α = {alpha:g}")
+    if t_m == 0.0:  # λ so small against x² that h's maximum underflows: the inner root is
+        # closer to the origin than float64 resolves; the outer one is where h falls from ≈ 2a
+        probe = t_end * 1e-8
+        try:
+            rising = h(probe) > 0.0
+        except (OverflowError, ZeroDivisionError):
+            rising = False
+        if not rising:
+            raise ValueError(f"λ = {lam:g} is too small against x² = {x2:g} for float64 to place the sum "
+                             f"loss's critical points at α = {alpha:g}")
+        return [_root(h, probe, t_end)]
     if not t_m < t_end:
         return []
     top = h(t_m)

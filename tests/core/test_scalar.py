@@ -611,3 +611,13 @@ def test_an_x_whose_four_x_squared_overflows_gives_points_or_a_value_error_not_a
         return
     for s in sets:
         assert np.isfinite(s.points).all()
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.5])
+def test_the_smallest_lambda_gives_the_sum_losss_outer_minima_at_the_unregularized_ones(alpha):
+    """λ = 5e-324: h's maximum t_m underflows to 0 (h(0) raised ZeroDivisionError); the inner
+    saddles sit closer to the origin than float64 resolves, the outer minima at |w₁| = |w₂| → 1
+    (x = y = 1, λ → 0) are still found."""
+    sets = scalar.prediction_critical_sets("sum", 1.0, 1.0, 5e-324, alpha)
+    off = sorted(tuple(s.points[0]) for s in sets if s.label != "origin")
+    assert off == [pytest.approx((-1.0, -1.0), abs=1e-12), pytest.approx((1.0, 1.0), abs=1e-12)]
