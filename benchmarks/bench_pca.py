@@ -38,7 +38,7 @@ multi-threaded OpenBLAS made a 64 × 1797 SVD a hundred times slower whenever th
 busy, which measures the neighbours rather than the algorithm. Each time is the best of
 ``REPEATS`` runs.
 
-Run: ``.venv/bin/python benchmarks/bench_pca.py [--no-browser] [--no-core] [--url http://…]``.
+Run: ``.venv/bin/python benchmarks/bench_pca.py [--no-browser] [--no-core] [--url http://…] [--opens 5] [--changes 15]``.
 """
 
 from __future__ import annotations
