@@ -185,6 +185,13 @@ class AppPage:
         problems += [f"request to another host: {u}" for u in self.record.foreign_urls(self.server.port)]
         assert not problems, "the browser reported:\n" + "\n".join(problems)
 
+    def screenshot(self, name: str) -> Path:
+        """The whole page as ``SCREENSHOTS/name`` (the README's pictures, by ``make screenshots``)."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / name
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
     # ---- reading the page
     def query(self) -> dict[str, str]:
         """The page's current URL query (last value of each name)."""

@@ -12,7 +12,6 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_landscape import SCREENS, assert_fits, settled_screen
 
 pytestmark = pytest.mark.timeout(120)
@@ -174,9 +173,7 @@ def test_readme_screenshot_of_the_collapse_page(app):
     app.wait_until(lambda: app.page.locator(".katex").count() >= 2)
     app.page.wait_for_load_state("networkidle")
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / "collapse.png"
-    app.page.screenshot(path=str(path), full_page=True)
+    path = app.screenshot("collapse.png")
     assert path.stat().st_size > 50_000
     app.assert_clean()
 

@@ -14,7 +14,6 @@ import math
 import pytest
 
 from app.pages import grassmann as page_module
-from tests.e2e.conftest import SCREENSHOTS
 from tests.e2e.test_landscape import SCREENS, assert_fits, settled_screen
 
 pytestmark = pytest.mark.timeout(120)
@@ -141,9 +140,7 @@ def test_readme_screenshot_of_the_grassmannian_page(app):
     app.page.wait_for_load_state("networkidle")
     assert table_indices(app) == [0, 1, 2, 2, 3, 4]
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / "grassmannian.png"
-    app.page.screenshot(path=str(path), full_page=True)
+    path = app.screenshot("grassmannian.png")
     assert path.stat().st_size > 50_000
     app.assert_clean()
 

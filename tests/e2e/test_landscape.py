@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from app.pages.landscape import MODES
-from tests.e2e.conftest import ONE_POINT, SCREENSHOTS, THREE_POINTS
+from tests.e2e.conftest import ONE_POINT, THREE_POINTS
 from tests.support import read_colour_bar_label as read_label
 
 pytestmark = pytest.mark.timeout(120)
@@ -340,9 +340,7 @@ def test_readme_screenshots(app, query, name, sum_starts):
     # Every formula typeset by KaTeX before the picture is taken.
     app.wait_until(lambda: app.page.locator(".formula .katex").count() >= 3)
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    app.page.screenshot(path=str(path), full_page=True)
+    path = app.screenshot(name)
     _assert_real_picture(path)
     app.assert_clean()
 

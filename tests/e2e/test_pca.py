@@ -11,7 +11,7 @@ import time
 import pytest
 
 from app.shell import EMBED_SIZE
-from tests.e2e.conftest import SCREENSHOTS, wait_until
+from tests.e2e.conftest import wait_until
 from tests.e2e.test_embed_lecture import OVERFLOW_JS, frame_ready, iframe_snippet
 from tests.e2e.test_smoke import DRAWN_CANVASES
 
@@ -145,8 +145,6 @@ def test_readme_screenshot_of_the_pca_page(app):
     app.wait_until(lambda: angle_labels(app), timeout=60)               # the eigen-digits are drawn
     app.wait_until(lambda: app.page.evaluate(DRAWN_CANVASES) >= 8, timeout=60)
     app.page.wait_for_load_state("networkidle")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / "pca.png"
-    app.page.screenshot(path=str(path), full_page=True)
+    path = app.screenshot("pca.png")
     assert path.stat().st_size > 50_000
     app.assert_clean()

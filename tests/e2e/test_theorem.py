@@ -13,8 +13,6 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS
-
 pytestmark = pytest.mark.timeout(180)
 
 START = "/theorem?m=4&k=2&lam=1.5&loss=sum"
@@ -163,8 +161,6 @@ def test_readme_screenshot_of_the_theorem_page(app):
     app.open(START)
     app.wait_until(lambda: shown_labels(app) == labels(4))
     app.page.wait_for_load_state("networkidle")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / "theorem.png"
-    app.page.screenshot(path=str(path), full_page=True)
+    path = app.screenshot("theorem.png")
     assert path.stat().st_size > 50_000
     app.assert_clean()

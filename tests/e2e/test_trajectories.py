@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS
-
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,9 +184,7 @@ def test_readme_screenshot(app):
     app.page.wait_for_load_state("networkidle")
     app.wait_until(lambda: app.page.evaluate(IDLE))  # no busy spinner in the picture
     assert app.page.locator(".outcome").count() == 3
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / "trajectories.png"
-    app.page.screenshot(path=str(path), full_page=True)
+    path = app.screenshot("trajectories.png")
     assert path.stat().st_size > 30_000
     app.assert_clean()
 
