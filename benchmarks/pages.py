@@ -106,7 +106,7 @@ INSTALL_JS = r"""
     return shownFirst(found)[0];
   };
   // not content: the address bar (written 250 ms after a change, by design) and browser info
-  B.excluded = (e) => e.busy || /Location|BrowserInfo/.test(e.type);
+  B.excluded = (e) => e.busy || /Location|AddressBar|BrowserInfo/.test(e.type);
   B.plotViews = () => [...Bokeh.index.all_views()].filter((v) => typeof v._actual_paint === "function");
   // the plot views, walked once per change (walking the view tree at every poll would load the
   // very main thread being timed); walked again only when an unknown plot asks to repaint
@@ -509,6 +509,9 @@ SCENARIOS = (
                 {"type": "TextInput", "css": "spectrum-input"}, SPECTRA_M4, pixels=False, server="widget:spectrum_input"),
     )),
     ("landscape", "/landscape", (
+        # (benchmarks.browser times this slider for the headline figure; here, by the same method
+        # as every other control, it is the reference the Theorem page's λ is held to)
+        Control("landscape", "λ", "slider", _slider("λ"), (0.3, 0.7, 1.2, 0.45, 1.6, 0.9), server="lam", changes=12),
         Control("landscape", "x", "slider", _slider("x"), (0.8, 1.3, 1.7, 0.6, 1.1), server="x", changes=12),
         Control("landscape", "mode (each of the five)", "select", {"type": "Select", "option": "paper"},
                 ("alpha", "tied", "prediction", "alignment", "paper"), server="mode", changes=10),
@@ -881,6 +884,42 @@ def run_scenarios(chromium, base: str, pages=PAGES, n: int = 8, *, only=None, wa
         finally:
             s.close()
     return {"controls": results, "playback": playback, "errors": errors}
+
+
+def control(key: str) -> tuple[str, Control]:
+    """The route and the control ``key`` names (the first scenario that has it)."""
+    for _page, route, ctls in SCENARIOS:
+        for c in ctls:
+            if c.key == key:
+                return route, c
+    raise KeyError(key)
+
+
+def alternate(chromium, base: str, keys, *, rounds: int = 4, n: int = 6, warmup: int = 1, log=None) -> dict:
+    """Time the controls ``keys`` in alternating rounds (each round opens each page afresh and
+    times ``n`` changes of its control), so that a slower minute of the machine falls on all of
+    them alike; returns ``{key: summary of all its rounds' records}``."""
+    say = log or (lambda *a: None)
+    chosen = [(key, *control(key)) for key in keys]
+    records: dict = {key: [] for key in keys}
+    for r in range(rounds):
+        for key, route, c in chosen:
+            s = Session(chromium, base + route)
+            try:
+                records[key] += measure(s, c, n, warmup=warmup)["records"]
+            finally:
+                s.close()
+        say(f"  round {r + 1} of {rounds}: " + ", ".join(
+            f"{key} {browser.summary(x['total_ms'] for x in records[key] if not x['timed_out'])['median']:.0f} ms"
+            for key in keys))
+
+    def total(x):
+        return math.inf if x["timed_out"] or x["total_ms"] is None else x["total_ms"]
+
+    return {key: {"repaint_ms": browser.summary((total(x) for x in recs), keep_inf=True),
+                  "frame_ms": browser.summary(x["frame_ms"] for x in recs if x.get("frame_ms") is not None),
+                  "changes": len(recs)}
+            for key, recs in records.items()}
 
 
 def run(n: int = 8, server_url: str | None = None, *, pages=PAGES, n_cold: int = 3, cold_pages=None,

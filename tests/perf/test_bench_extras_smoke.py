@@ -26,13 +26,17 @@ def _summary(median: float) -> dict:
 
 def test_the_extras_table_says_what_is_met_and_what_failed():
     extras = {
-        "theorem": {"m8_k4_ms": 90.0, "target_ms": 150.0},
+        "theorem": {"m8_k4_ms": 90.0, "target_ms": 150.0,
+                    "browser": {"theorem": {"repaint_ms": _summary(70.0)}, "landscape": {"repaint_ms": _summary(50.0)},
+                                "ratio": 1.4, "target_ratio": 1.2, "within_target": False}},
         "pca": {"page": {"warm_open": {"all_plots_ms": _summary(2500.0)}, "run_to_first_paint_ms": _summary(240.0)},
                 "other_session": {"median_ratio": 1.2, "within_target": True}},
         "openings": {"error": "Traceback …\nTimeoutError: the baseline did not start\n"},
     }
     text = bench.extras_table(extras)
     assert "| Theorem: λ change at m = 8, k = 4 (server, in-process) | 90 ms | ≤ 150 ms | yes |" in text
+    assert ("| Theorem: λ change → repaint at m = 4, k = 2, against the Landscape page's λ (Chromium, alternating) "
+            "| 70 vs 50 ms, 1.40 × | ≤ 1.2 × | **NO** |") in text
     assert "| PCA: open, warm server → every plot of the first document | 2500 ms | ≤ 2000 ms | **NO** |" in text
     assert "| PCA: Run → the race's first rows painted | 240 ms | ≤ 500 ms | yes |" in text
     assert "| PCA: another visitor's Landscape λ change during a race | 1.20 × idle | ≤ 1.5 × | yes |" in text
@@ -47,6 +51,16 @@ def test_the_theorem_benchmark_measures_every_case():
     for key, *_ in bench_theorem.CASES:
         assert _finite(r[key]["total_ms"]["median"]) and r[key]["total_ms"]["median"] > 0, key
     assert r["m8_k4_ms"] == max(r[k]["total_ms"]["median"] for k in r if k.startswith("m8_k4."))
+
+
+def test_the_theorem_pages_repaint_is_timed_against_the_landscape_pages_in_alternating_rounds():
+    r = _run("benchmarks.bench_theorem", "--changes", "1", "--browser", "--rounds", "2", "--browser-changes", "2",
+             timeout=560)["browser"]
+    for page in ("theorem", "landscape"):
+        assert r[page]["changes"] == 4 and r[page]["repaint_ms"]["n"] == 4, (page, r[page])
+        assert _finite(r[page]["repaint_ms"]["median"]) and r[page]["repaint_ms"]["median"] > 0, (page, r[page])
+    assert r["ratio"] == pytest.approx(r["theorem"]["repaint_ms"]["median"] / r["landscape"]["repaint_ms"]["median"],
+                                       abs=1e-3)
 
 
 def test_the_pca_page_benchmark_opens_runs_and_races_beside_another_visitor():
