@@ -114,8 +114,11 @@ GAP_COLORS = ("#23395d", "#0072b2", "#e69f00", "#d55e00")
 EMBED_COLORS = Category10[10]
 #: values below this are drawn at it on the log axes (0 has no place there)
 FLOOR = 1e-16
-#: the page reads its run's new parts this often (ms)
-POLL_MS = 100
+#: the page reads its run's new parts this often (ms) for the first POLL_FAST_S of a run (the
+#: first rows show at once), then every POLL_STEADY_MS: each read that brings rows repaints both
+#: race plots and their growing axes in the visitor's browser (some 40 ms of its main thread
+#: here), which at ten reads a second kept half a core busy for as long as a race ran
+POLL_MS, POLL_FAST_S, POLL_STEADY_MS = 100, 1.0, 400
 #: a directions ratio this far from 1 reads as "a mix" in the words
 MIXED = 0.99
 
@@ -228,6 +231,20 @@ class _Thin:
                 keep[j] = True
                 self.next = t + 1 if t < DENSE else max(t + 1, math.ceil(t * GROWTH))
         return keep
+
+
+def merge_rows(parts: list) -> list:
+    """``parts`` with each run of consecutive "rows" parts of one method joined into one: a line
+    gets what arrived since the last read as one stream, so the browser repaints once."""
+    merged: list = []
+    for name, payload in parts:
+        last = merged[-1] if merged else None
+        if name == "rows" and last is not None and last[0] == "rows" and last[1]["method"] == payload["method"]:
+            merged[-1] = ("rows", {key: value if key == "method" else np.concatenate([value, payload[key]])
+                                   for key, value in last[1].items()})
+        else:
+            merged.append((name, payload))
+    return merged
 
 
 def _columns(rows: dict, keep: np.ndarray) -> dict:
@@ -1256,7 +1273,15 @@ class PCAPage(shell.Page):
     def _start_polling_now(self):
         self._poll_on_load = False
         if self.poll_callback is None and self.job is not None:
+            self._polling_since = time.monotonic()
             self.poll_callback = pn.state.add_periodic_callback(lambda: self.guarded(self.poll), period=POLL_MS)
+
+    def _pace_polling(self):
+        """After the run's first second, read its parts at the steady rate."""
+        callback = self.poll_callback
+        if (callback is not None and callback.period != POLL_STEADY_MS
+                and time.monotonic() - self._polling_since >= POLL_FAST_S):
+            callback.period = POLL_STEADY_MS
 
     def _stop_polling(self):
         if self.poll_callback is not None:
@@ -1282,7 +1307,7 @@ class PCAPage(shell.Page):
         state = job.state
         new = job.parts[self.cursor:]
         self.cursor += len(new)
-        for name, payload in new:
+        for name, payload in merge_rows(new):
             self._apply(job, name, payload)
         if state == "queued":
             ahead = WORKER.ahead(job)
@@ -1290,6 +1315,7 @@ class PCAPage(shell.Page):
                 f"Waiting for the worker: {ahead} run{'s' if ahead != 1 else ''} ahead of this one …" if ahead
                 else "Starting the worker …")
         elif state == "running":
+            self._pace_polling()
             self.progress.value = int(100 * job.fraction)
             self.status.object = plots.status(f"Running: {job.text} …" if job.text else "Running …")
         else:

@@ -470,3 +470,18 @@ def test_compact_view_is_data_loss_and_run_over_the_race_and_the_eigen_digits(de
     view = page.compact()
     assert page.iter_pane in view.select(type(page.iter_pane)) and page.eigen_pane in view.select(type(page.eigen_pane))
     assert page.run_button in view.select(type(page.run_button))
+
+
+def test_rows_that_arrived_between_two_reads_reach_each_line_as_one_stream():
+    def rows(method, *iterations):
+        return ("rows", {"method": method, "iteration": np.array(iterations, dtype=np.int32),
+                         "angle": np.array([0.5 ** i for i in iterations], dtype=np.float32)})
+
+    merged = page_module.merge_rows([rows("untied_gd", 0, 1), rows("untied_gd", 2, 3), ("progress", (0.1, "racing")),
+                                     rows("untied_gd", 4), rows("sync_gd", 0), rows("sync_gd", 1, 2)])
+    assert [name for name, _ in merged] == ["rows", "progress", "rows", "rows"]
+    first, _, after, other = (payload for _, payload in merged)
+    assert first["method"] == "untied_gd" and first["iteration"].tolist() == [0, 1, 2, 3]
+    assert first["angle"].tolist() == [1.0, 0.5, 0.25, 0.125] and first["angle"].dtype == np.float32
+    assert after["iteration"].tolist() == [4]
+    assert other["method"] == "sync_gd" and other["iteration"].tolist() == [0, 1, 2]

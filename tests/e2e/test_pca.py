@@ -123,6 +123,37 @@ def test_cancel_stops_a_long_run_and_the_page_keeps_working(app):
     app.assert_clean()
 
 
+#: JavaScript: from now on, log when rows are streamed to a race line (page time, ms)
+LOG_STREAMS_JS = """() => { window.__streams = []; Bokeh.documents[0].on_change((ev) => {
+    if (ev.kind === 'ColumnsStreamed' && 'authors' in ev.model.data) window.__streams.push(performance.now()); }); }"""
+
+
+def test_a_long_race_streams_its_rows_at_a_steady_pace_after_its_first_second(app):
+    """Ten reads a second for the first second (the first rows show at once), then one each
+    POLL_STEADY_MS: every read repaints both race plots in the visitor's browser."""
+    from app.pages.pca import POLL_FAST_S, POLL_MS, POLL_STEADY_MS
+
+    app.open("/pca?data=digits&k=8&loss=unregularized&methods=untied_gd&max_iter=50000&tol=1e-12&seed=77",
+             timeout=60)                             # a run nobody else has: it starts on opening
+    app.page.evaluate(LOG_STREAMS_JS)
+    wait_status(app, "Running: racing", timeout=120)
+    wait_until(lambda: len(app.page.evaluate("() => window.__streams")) >= 2, timeout=30)
+    first = app.page.evaluate("() => window.__streams[0]")
+    time.sleep(POLL_FAST_S + 4.0)
+    assert status(app).startswith("Running: racing"), status(app)  # still racing: every read brings rows
+    times = app.page.evaluate("() => window.__streams")
+    # (a read brings each line's new rows as one stream: two lines' arrive within a message)
+    reads = [t for i, t in enumerate(times) if i == 0 or t - times[i - 1] > 50]
+    steady = [t for t in reads if t >= first + 1000 * POLL_FAST_S + POLL_STEADY_MS]
+    gaps = [b - a for a, b in zip(steady, steady[1:])]
+    assert len(gaps) >= 4, times                     # the curves keep moving …
+    assert min(gaps) >= 0.75 * POLL_STEADY_MS, gaps  # … at the steady pace, not every POLL_MS
+    assert sorted(gaps)[len(gaps) // 2] <= POLL_STEADY_MS + 4 * POLL_MS, gaps
+    app.page.locator(".cancel-button button").click()
+    wait_status(app, "Cancelled", timeout=30)
+    app.assert_clean()
+
+
 def test_the_embed_fits_a_16_9_iframe_without_scrollbars(app):
     page = app.page
     page.set_viewport_size({"width": 1100, "height": 700})
