@@ -56,7 +56,7 @@ TABLE_ROWS, LABELLED = 12, 40
 #: the gone index sets listed one by one with their reasons (the rest are counted)
 GONE_LISTED = 24
 
-TABLE_WIDTHS = (80, 34, 90, 148, 158, 110, 118, 160, 104)
+TABLE_WIDTHS = (110, 34, 90, 148, 158, 110, 118, 160, 104)
 
 
 # --------------------------------------------------------------------------- the σ box
@@ -555,9 +555,11 @@ class TheoremPage(shell.Page):
                        shown, flag=flag, align="left" if sort == "order" else "right"))
                    for (title, (sort, shown, flag)), width in zip(COLUMNS, TABLE_WIDTHS)]
         # the columns' widths are proportions: the table fills the main area (a 1280 px screen
-        # with the sidebar open leaves ~940 px; 1920 px, ~1570)
+        # with the sidebar open leaves ~940 px; 1920 px, ~1570). "force_fit" scales them; the
+        # content-sized "fit_columns" measured every cell on every new λ (some 50 ms of the
+        # browser's repaint) and cut the I column to its one-digit rows' width
         self.table = DataTable(source=self.source, columns=columns, sizing_mode="stretch_width",
-                               min_width=760, max_width=sum(TABLE_WIDTHS) + 240, autosize_mode="fit_columns",
+                               min_width=760, max_width=sum(TABLE_WIDTHS) + 240, autosize_mode="force_fit",
                                height=26 * (TABLE_ROWS + 1), row_height=25, index_position=None,
                                sortable=True, selectable=True, reorderable=False,
                                css_classes=["theorem-table"])

@@ -128,6 +128,29 @@ def test_sorting_by_loss_keeps_a_click_on_its_row(app):
     app.assert_clean()
 
 
+def cut_index_sets(app) -> list[str]:
+    """The I cells the grid shows whose text is wider than the cell (and so cut)."""
+    cells = app.page.locator(".theorem-table .slick-cell.l0")   # (Playwright reaches into the shadow DOM)
+    assert cells.count() >= 5
+    return cells.evaluate_all("(cells) => cells.filter((c) => c.scrollWidth > c.clientWidth)"
+                              ".map((c) => c.textContent)")
+
+
+def test_the_longest_index_sets_show_whole(app):
+    app.open(START)                                      # the global minimum's row is bold
+    app.wait_until(lambda: len(table_rows(app)) == 11)
+    assert cut_index_sets(app) == []
+    app.open("/theorem?m=8&k=4&lam=1.5&loss=product")   # every I with |I| ≤ 4: up to {5, 6, 7, 8}
+    app.wait_until(lambda: len(table_rows(app)) > 5)
+    header = app.page.locator(".theorem-table .slick-header-column").nth(1)
+    header.click()
+    header.click()                                       # l, descending: the four-element sets first
+    app.wait_until(lambda: all(row[1] == "4" for row in table_rows(app)[:5]))
+    assert [row[0] for row in table_rows(app) if len(row[0]) >= len("{1, 2, 3, 4}")], table_rows(app)
+    assert cut_index_sets(app) == []
+    app.assert_clean()
+
+
 def test_download_csv_gives_the_table(app):
     app.open("/theorem?m=4&k=2&lam=3&loss=sum")
     app.wait_until(lambda: len(table_rows(app)) == 7)
