@@ -649,8 +649,22 @@ def _same(a, b) -> bool:
     return a == b
 
 
+#: JavaScript: whether a Player on the page is playing
+PLAYING_JS = """() => window.__laeBench.models().some((m) => window.__laeBench.typeName(m.type) === "Player"
+                                                          && m.direction !== 0)"""
+
+
+def stop_playback(s: Session) -> None:
+    """Pause a Player the control before left playing (a map click plays the runs from iteration
+    0, some 50 s): its frames change the page all the time, and no change would be quiet."""
+    if s.page.evaluate(PLAYING_JS):
+        s.set({"type": "Player"}, "direction", 0, quiet_ms=200, timeout_ms=30_000)
+        s.idle(200)
+
+
 def measure(s: Session, c: Control, n: int, *, warmup: int = 2, quiet_ms: float = 120) -> dict:
     """Time ``n`` changes of control ``c`` (after ``warmup`` untimed ones) on an opened page."""
+    stop_playback(s)
     undo = []
     for find, prop, value in c.setup:
         before = s.read(find, prop)

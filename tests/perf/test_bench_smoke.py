@@ -62,6 +62,7 @@ SMOKE = {
     "trajectories: λ": "slider, the server recomputes three runs",
     "trajectories: animation frame (Player value, drawn in the browser)": "a frame drawn by the page's JS",
     "trajectories: map click (start point)": "a real click on the map",
+    "trajectories: solvers (checkboxes)": "a checkbox group, measured after the map click set the runs playing",
     "collapse: λ": "slider",
     "grassmannian: flow button → first frame": "a real click on a button that starts an animation",
     "landscape: x": "slider",
