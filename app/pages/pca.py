@@ -1277,7 +1277,8 @@ class PCAPage(shell.Page):
             self.poll_callback = pn.state.add_periodic_callback(lambda: self.guarded(self.poll), period=POLL_MS)
 
     def _pace_polling(self):
-        """After the run's first second, read its parts at the steady rate."""
+        """After the run's first second of running (not of waiting its turn), read its parts at
+        the steady rate."""
         callback = self.poll_callback
         if (callback is not None and callback.period != POLL_STEADY_MS
                 and time.monotonic() - self._polling_since >= POLL_FAST_S):
@@ -1310,6 +1311,7 @@ class PCAPage(shell.Page):
         for name, payload in merge_rows(new):
             self._apply(job, name, payload)
         if state == "queued":
+            self._polling_since = time.monotonic()  # the fast first second starts with the run
             ahead = WORKER.ahead(job)
             self.status.object = plots.status(
                 f"Waiting for the worker: {ahead} run{'s' if ahead != 1 else ''} ahead of this one …" if ahead

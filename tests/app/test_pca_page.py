@@ -15,6 +15,7 @@ import re
 import time
 
 import numpy as np
+import panel as pn
 import pytest
 
 from app.pages import pca as page_module
@@ -485,3 +486,23 @@ def test_rows_that_arrived_between_two_reads_reach_each_line_as_one_stream():
     assert first["angle"].tolist() == [1.0, 0.5, 0.25, 0.125] and first["angle"].dtype == np.float32
     assert after["iteration"].tolist() == [4]
     assert other["method"] == "sync_gd" and other["iteration"].tolist() == [0, 1, 2]
+
+
+def test_a_run_is_read_ten_times_a_second_for_its_first_second_of_running_then_at_the_steady_pace():
+    """The first second counts from the run's start, not from its wait in the worker's queue:
+    its first rows show at once however long it waited."""
+    page = finish(opened(**OVER))
+    job = page_module.Job(-5, page_module.run_spec(page.state))
+    page.job, page.cursor = job, 0
+    page.poll_callback = callback = pn.state.add_periodic_callback(lambda: None, period=page_module.POLL_MS,
+                                                                    start=False)
+    page._polling_since = time.monotonic() - 10.0      # it has waited its turn for ten seconds
+    page.poll()
+    assert job.state == "queued" and callback.period == page_module.POLL_MS
+    job._add("progress", (0.1, "racing"))             # it runs
+    page.poll()
+    assert callback.period == page_module.POLL_MS      # its first second
+    page._polling_since -= page_module.POLL_FAST_S
+    page.poll()
+    assert callback.period == page_module.POLL_STEADY_MS
+    page.job, page.poll_callback = None, None
