@@ -109,15 +109,15 @@ def browser_ratio(rounds: int = 4, changes: int = 6, log=None) -> dict:
             "target_ratio": RATIO_TARGET, "within_target": ratio <= RATIO_TARGET}
 
 
-def run(changes: int = CHANGES, browser: bool = False, log=None) -> dict:
+def run(changes: int = CHANGES, browser: bool = False, log=None, *, rounds: int = 4, browser_changes: int = 6) -> dict:
     """Each case's figures, the headline medians ``m8_k4_ms`` and ``m4_k2_ms``, and with
-    ``browser`` the repaint against the Landscape page's."""
+    ``browser`` the repaint against the Landscape page's (``rounds`` of ``browser_changes``)."""
     results: dict = {key: lambda_changes(settings, lam, step, changes) for key, settings, lam, step in CASES}
     results["m8_k4_ms"] = max(v["total_ms"]["median"] for key, v in results.items() if key.startswith("m8_k4."))
     results["m4_k2_ms"] = results["m4_k2.sum"]["total_ms"]["median"]
     results["target_ms"] = TARGET_MS
     if browser:
-        results["browser"] = browser_ratio(log=log)
+        results["browser"] = browser_ratio(rounds, browser_changes, log=log)
     return results
 
 
@@ -130,10 +130,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="alternating browser rounds (default 4)")
     parser.add_argument("--browser-changes", type=int, default=6, help="timed changes per page and round (default 6)")
     args = parser.parse_args(argv)
-    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    results = run(args.changes)
-    if args.browser:
-        results["browser"] = browser_ratio(args.rounds, args.browser_changes, log=say)
+    results = run(args.changes, args.browser, lambda m: print(m, file=sys.stderr, flush=True),
+                  rounds=args.rounds, browser_changes=args.browser_changes)
     print(json.dumps(results, indent=2, ensure_ascii=False))
     return 0
 

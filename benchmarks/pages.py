@@ -707,10 +707,13 @@ def measure(s: Session, c: Control, n: int, *, warmup: int = 2, quiet_ms: float 
     return out
 
 
-def summarize(c: Control, records: list[dict], verify: dict | None, seconds: float) -> dict:
-    def total(r):
-        return math.inf if r["timed_out"] or r["total_ms"] is None else r["total_ms"]
+def _total_ms(r: dict) -> float:
+    """A timed change's figure: ∞ for one that timed out."""
+    return math.inf if r["timed_out"] or r["total_ms"] is None else r["total_ms"]
 
+
+def summarize(c: Control, records: list[dict], verify: dict | None, seconds: float) -> dict:
+    total = _total_ms
     by_value = {}
     for r in records:
         by_value.setdefault(json.dumps(r["value"]), []).append(total(r))
@@ -924,15 +927,10 @@ def alternate(chromium, base: str, keys, *, rounds: int = 4, n: int = 6, warmup:
             finally:
                 s.close()
         say(f"  round {r + 1} of {rounds}: " + ", ".join(
-            f"{key} {browser.summary(x['total_ms'] for x in records[key] if not x['timed_out'])['median']:.0f} ms"
+            f"{key} {browser.percentile([_total_ms(x) for x in records[key]], 50, keep_inf=True):.0f} ms"
             for key in keys))
-
-    def total(x):
-        return math.inf if x["timed_out"] or x["total_ms"] is None else x["total_ms"]
-
-    return {key: {"repaint_ms": browser.summary((total(x) for x in recs), keep_inf=True),
-                  "frame_ms": browser.summary(x["frame_ms"] for x in recs if x.get("frame_ms") is not None),
-                  "changes": len(recs)}
+    return {key: {"repaint_ms": browser.summary((_total_ms(x) for x in recs), keep_inf=True),
+                  "frame_ms": browser.summary(x["frame_ms"] for x in recs), "changes": len(recs)}
             for key, recs in records.items()}
 
 
