@@ -224,10 +224,11 @@ class GrassmannPage(shell.Page):
         if spectrum_notice:
             self.notices.show(spectrum_notice)
         st = self.state
-        if st.k >= st.m:
-            self.notices.show(f"k must be smaller than m = {st.m}; using k = {st.m - 1}.")
-            st.k = st.m - 1
-        st.param.k.bounds = (1, st.m - 1)
+        with param.discard_events(st):  # nothing is drawn yet: build() draws the settled state
+            if st.k >= st.m:
+                self.notices.show(f"k must be smaller than m = {st.m}; using k = {st.m - 1}.")
+                st.k = st.m - 1
+            st.param.k.bounds = (1, st.m - 1)
         self.flow_callback = None
         self.flow_path: np.ndarray | None = None
         self.flow_started = 0.0

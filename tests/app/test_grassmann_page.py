@@ -61,9 +61,12 @@ def test_lowering_m_to_k_moves_k_below_m():
     assert [r[1] for r in rows(page)] == [0, 1, 2]
 
 
-def test_k_not_below_m_from_the_url_is_corrected_with_a_notice():
+def test_k_not_below_m_from_the_url_is_corrected_with_a_notice_and_nothing_else():
     page = GrassmannPage(m=3, k=5)
-    assert page.state.k == 2 and any("k must be smaller" in t for _, t in page.notices.items)
+    assert page.state.k == 2 and page.notices.items == [("warning", "k must be smaller than m = 3; using k = 2.")]
+    page.build()  # the correction is drawn with the page, not before it (no error notice on opening)
+    assert page.notices.items == [("warning", "k must be smaller than m = 3; using k = 2.")]
+    assert [r[1] for r in rows(page)] == [0, 1, 2]
 
 
 def test_fewer_singular_values_than_m_shows_indices_without_losses():

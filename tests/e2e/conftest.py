@@ -289,8 +289,13 @@ def drag_lambda_past_x_squared(app: AppPage, lam: float) -> None:
 
 @pytest.fixture
 def app(page, app_server):
-    """A fresh browser page on the session's app server (not yet opened: call ``app.open``)."""
-    return AppPage(page, app_server)
+    """A fresh browser page on the session's app server (not yet opened: call ``app.open``).
+    A test fails if a page callback failed on the server while it ran: a visitor would have
+    seen "Could not update the page" (the fault-injecting server is another one)."""
+    start = len(app_server.log())
+    yield AppPage(page, app_server)
+    failures = app_server.log()[start:].split("callback failed on page")[1:]
+    assert not failures, "a page callback failed on the server:\n" + "\n".join(f[:1500] for f in failures)
 
 
 @pytest.fixture
