@@ -106,8 +106,10 @@ def test_a_bad_csv_is_refused_in_a_notice_and_a_good_one_is_raced(app, tmp_path)
 
 
 def test_cancel_stops_a_long_run_and_the_page_keeps_working(app):
-    app.open("/pca?data=over-regularized&k=4&lam=2&loss=unregularized&methods=untied_gd&max_iter=50000&tol=1e-12"
-             "&seed=91", timeout=60)                 # a run nobody else has: it starts on opening
+    # a run nobody else has, so it starts on opening, and long enough (20 s on an idle machine)
+    # that it is still running when a slow page has loaded and shows it running
+    app.open("/pca?data=digits&k=8&loss=unregularized&methods=untied_gd,sync_gd&max_iter=50000&tol=1e-12"
+             "&seed=91", timeout=60)
     wait_status(app, "Running", timeout=120)
     app.page.locator(".cancel-button button").click()
     wait_status(app, "Cancelled", timeout=30)

@@ -27,13 +27,11 @@ def labels(m0: int, k: int = 2) -> list[str]:
 def table_rows(app) -> list[list[str]]:
     """The table's rendered rows, cell texts left to right, top to bottom as shown (the grid
     positions its rows itself, so the document's order is not the screen's)."""
-    rows = app.page.locator(".theorem-table .slick-row")
-    found = []
-    for i in range(rows.count()):
-        row = rows.nth(i)
-        box = row.bounding_box()
-        if box:
-            found.append((box["y"], [t.strip() for t in row.locator(".slick-cell").all_inner_texts()]))
+    # read in one step: a repaint between counting the rows and reading one would leave a gap
+    found = app.page.locator(".theorem-table .slick-row").evaluate_all("""rows => rows
+        .filter((row) => row.getClientRects().length > 0)
+        .map((row) => [row.getBoundingClientRect().top,
+                       [...row.querySelectorAll('.slick-cell')].map((cell) => cell.innerText.trim())])""")
     return [cells for _, cells in sorted(found)]
 
 
