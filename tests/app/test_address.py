@@ -224,7 +224,7 @@ def test_a_bad_field_is_refused_with_a_notice_on_its_slide():
 def test_back_in_the_deck_gives_every_slide_the_state_the_address_holds():
     from app.pages.lecture import Lecture
 
-    p, c = deck_index(PITCHFORK), deck_index(COLLAPSE)
+    c = deck_index(COLLAPSE)
     deck = Lecture({})
     deck_page(deck, PITCHFORK).state.lam = 3.0
     deck_page(deck, COLLAPSE).state.lam = 6.0

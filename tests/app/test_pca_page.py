@@ -20,7 +20,7 @@ import pytest
 
 from app.pages import pca as page_module
 from app.pages.pca import PCAPage, PCAState
-from lae_core import pca, solvers
+from lae_core import solvers
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -279,7 +279,7 @@ def test_hessian_kernel_is_the_tangent_space_of_the_GL_k_orbit(kind, lam):
     its tangent space lies in the Hessian's kernel; built here with a matrix exponential, it has
     dimension k² − (k − l)² at every row — the measured flat count. (L_σ at λ = 0 is L.)"""
     table = th.manifolds(kind, SIGMA5, 3, lam, seed=2)
-    k, m = 3, 5
+    k = 3
     rng = np.random.default_rng(5)
     for row in table.rows[::2]:
         tangents = []
