@@ -713,10 +713,9 @@ def _total_ms(r: dict) -> float:
 
 
 def summarize(c: Control, records: list[dict], verify: dict | None, seconds: float) -> dict:
-    total = _total_ms
     by_value = {}
     for r in records:
-        by_value.setdefault(json.dumps(r["value"]), []).append(total(r))
+        by_value.setdefault(json.dumps(r["value"]), []).append(_total_ms(r))
     changed: dict[str, int] = {}
     for r in records:
         for k, v in r["changed"].items():
@@ -727,7 +726,7 @@ def summarize(c: Control, records: list[dict], verify: dict | None, seconds: flo
         "complete": c.complete, "target": c.target, "pixels_expected": c.pixels, "server": c.server,
         "url": None, "changes": len(records), "seconds": seconds,
         "timed_out": sum(r["timed_out"] for r in records),
-        "repaint_ms": browser.summary((total(r) for r in records), keep_inf=True),
+        "repaint_ms": browser.summary((_total_ms(r) for r in records), keep_inf=True),
         "frame_ms": browser.summary(r["frame_ms"] for r in records),
         "by_value_median_ms": {v: browser.percentile(xs, 50, keep_inf=True) for v, xs in by_value.items()},
         "ws_kb_per_change": browser.summary(r[bytes_key] / 1000 for r in records),
