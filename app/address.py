@@ -12,9 +12,9 @@ for every write, the one made as the page loads among them, and never reads the 
   new entry is pushed otherwise. The page replaces on its first write (the address it was
   opened with becomes the canonical one, not an extra entry), after Back or Forward, and always
   when embedded (an iframe's entries would be the host page's Back button's).
-- **Reading.** On Back or Forward (``popstate``) the browser sends the address's query string.
-  The page reads it as it reads a link's (``app.query.parse``: checked, clamped, notices), with
-  a parameter left out of it at its default, and redraws.
+- **Reading.** On Back or Forward (``popstate``) to an entry of another query, the browser sends
+  the address's query string. The page reads it as it reads a link's (``app.query.parse``:
+  checked, clamped, notices), with a parameter left out of it at its default, and redraws.
 
 The browser does not echo an address back after writing it: a write is one small message.
 """
@@ -63,9 +63,11 @@ class AddressBar(JSComponent):
     _esm = """
     export function render({ model }) {
       let pending = false
+      let shown = window.location.search  // the query of the entry the page shows
       const write = () => {
         pending = false
         const q = model.query
+        shown = q
         if (q === window.location.search || (q === "" && window.location.search === "?")) return
         const url = window.location.pathname + q + window.location.hash
         if (model.replace) window.history.replaceState(window.history.state, "", url)
@@ -77,7 +79,14 @@ class AddressBar(JSComponent):
       model.on(["query", "replace"], schedule)
       // one listener per window, whichever view last rendered
       window.removeEventListener("popstate", window.__laeAddressPopped)
-      window.__laeAddressPopped = () => model.send_msg({ search: window.location.search })
+      // an entry of the query shown is no change of state (a new hash: the deck's slide turns);
+      // on a slow link the server may hold a newer query already, which a report would undo
+      window.__laeAddressPopped = () => {
+        const q = window.location.search
+        if (q === shown) return
+        shown = q
+        model.send_msg({ search: q })
+      }
       window.addEventListener("popstate", window.__laeAddressPopped)
       model.on("remove", () => window.removeEventListener("popstate", window.__laeAddressPopped))
     }

@@ -340,9 +340,9 @@ class Lecture:
 
     def back_to(self, args: dict) -> None:
         """Back or Forward: each slide takes the state the address holds (a field it leaves out:
-        the slide's start). The browser reports every slide change too (a new hash is a new
-        history entry), with the query the deck last wrote, which a change of the last
-        ``URL_DELAY_MS`` may not be in yet: that report changes nothing."""
+        the slide's start). A slide turn is a new history entry too, of the query the deck last
+        wrote: the browser does not report it (``AddressBar``), and a report of that query
+        changes nothing."""
         if args == read_query(self.address.query):
             return
         for page, (index, start, _) in zip(self.pages, self.starts):

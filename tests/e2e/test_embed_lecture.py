@@ -321,6 +321,44 @@ def test_a_reload_keeps_each_slides_sliders(app):
     app.assert_clean()
 
 
+def test_a_slide_turn_on_a_slow_link_keeps_the_slides_state(app):
+    """On a slow link the server can have written a newer address than the browser holds when
+    the slide turns. The turn is a history entry of the address the browser holds, not Back:
+    no slide goes back to it. The server's messages are held here from the change of λ until
+    after the turn, then let through in order."""
+    from app.pages.lecture import Lecture
+
+    held, link = [], {}
+
+    def route(ws):
+        server = ws.connect_to_server()
+        link.update(page=ws, holding=False)
+        ws.on_message(server.send)
+        server.on_message(lambda m: held.append(m) if link["holding"] else ws.send(m))
+
+    app.page.route_web_socket(re.compile(r"/lecture/ws"), route)
+    page = open_deck(app, 2)
+    handle = page.locator("#slide-2 .bk-Slider").filter(
+        has=page.locator(".bk-slider-title", has_text=re.compile(r"^λ:"))).locator(".noUi-handle")
+    handle.focus()
+    link["holding"] = True
+    page.keyboard.press("End")
+    wait_until(lambda: lam_on_slide(page, 2) == pytest.approx(4.0), page)
+    page.wait_for_timeout(4 * Lecture.URL_DELAY_MS)  # the server writes ?s2.lam=4; it is held
+    assert "s2.lam" not in page.url and held, "the server's messages were not held"
+    page.keyboard.press("PageDown")
+    wait_until(lambda: current_slide(page) == 3, page)
+    page.wait_for_timeout(500)  # time for the server to take the turn for Back, if it did
+    for message in held:  # a message arriving meanwhile is appended, and sent in turn
+        link["page"].send(message)
+    link["holding"] = False
+    wait_until(lambda: "s2.lam" in page.url or lam_on_slide(page, 2) != pytest.approx(4.0), page)
+    page.wait_for_timeout(500)
+    assert lam_on_slide(page, 2) == pytest.approx(4.0), "the slide turn took slide 2 back to its start"
+    assert parse_qs(urlsplit(page.url).query).get("s2.lam") == ["4"]
+    app.assert_clean()
+
+
 def test_speaker_notes_follow_the_deck(app, context):
     """Every slide has its notes (the registry's, and the title slide's); S opens them in a
     window of their own, which follows the slide shown."""
