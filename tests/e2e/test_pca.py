@@ -155,8 +155,11 @@ def test_a_long_race_streams_its_rows_at_a_steady_pace_after_its_first_second(ap
     reads = [t for i, (message, t) in enumerate(times) if i == 0 or message != times[i - 1][0]]
     steady = [t for t in reads if t >= first + 1000 * POLL_FAST_S + POLL_STEADY_MS]
     gaps = [b - a for a, b in zip(steady, steady[1:])]
-    assert len(gaps) >= 4, times                     # the curves keep moving …
-    assert min(gaps) >= 0.75 * POLL_STEADY_MS, gaps  # … at the steady pace, not every POLL_MS
+    assert len(gaps) >= 4, times  # the curves keep moving …
+    # … at the steady pace, not every POLL_MS: counted as a rate, since the callback keeps its
+    # schedule, so a read that runs late (a solver's end draws its decoder) is followed by the
+    # next one on time, sooner than a period after it
+    assert (steady[-1] - steady[0]) / len(gaps) >= 0.75 * POLL_STEADY_MS, gaps
     assert sorted(gaps)[len(gaps) // 2] <= POLL_STEADY_MS + 4 * POLL_MS, gaps
     app.page.locator(".cancel-button button").click()
     wait_status(app, "Cancelled", timeout=30)
