@@ -240,6 +240,7 @@ class Page:
             self.state.param.update(**values)
             for text in notices:
                 self.notices.show(text)
+        self.settle(overrides)
         self.state.param.watch(self._changed, names)
         #: the browser's address (``view()`` makes it, for a page that syncs its URL)
         self.address: AddressBar | None = None
@@ -247,6 +248,10 @@ class Page:
         self._last_write = -math.inf
 
     # subclasses
+    def settle(self, overrides: dict) -> None:
+        """Correct what the link and ``overrides`` set that the page cannot show (a notice for
+        each correction). Nothing watches the state yet: ``build()`` draws the settled state."""
+
     def build(self):  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -219,21 +219,23 @@ class GrassmannPage(shell.Page):
     TABLE = {"m", "k", "sigma"}
 
     def __init__(self, **overrides):
-        spectrum_notice = spectrum_from_link(overrides)
+        self._spectrum_notice = spectrum_from_link(overrides)
         super().__init__(**overrides)
-        if spectrum_notice:
-            self.notices.show(spectrum_notice)
         st = self.state
-        with param.discard_events(st):  # nothing is drawn yet: build() draws the settled state
-            if st.k >= st.m:
-                self.notices.show(f"k must be smaller than m = {st.m}; using k = {st.m - 1}.")
-                st.k = st.m - 1
-            st.param.k.bounds = (1, st.m - 1)
         self.flow_callback = None
         self.flow_path: np.ndarray | None = None
         self.flow_started = 0.0
         self._flowing = False  # True while the flow itself moves φ
         self.plane_X = st.plane_data()
+
+    def settle(self, overrides):
+        if self._spectrum_notice:
+            self.notices.show(self._spectrum_notice)
+        st = self.state
+        if st.k >= st.m:
+            self.notices.show(f"k must be smaller than m = {st.m}; using k = {st.m - 1}.")
+            st.k = st.m - 1
+        st.param.k.bounds = (1, st.m - 1)
 
     # ---------------------------------------------------------------- layout
     def build(self):

@@ -905,12 +905,6 @@ class PCAPage(shell.Page):
 
     def __init__(self, **overrides):
         super().__init__(**overrides)
-        st = self.state
-        if st.data == "upload":
-            with param.discard_events(st):
-                st.data = "digits"
-            self.notices.show("'data' = upload: a visitor's file is not part of a link (nothing is kept on the "
-                              "server); showing the digits — upload the file again to use it.")
         self.job: Job | None = None
         self.cursor = 0
         self.result: dict | None = None  # the run shown: its parts as drawn
@@ -919,6 +913,12 @@ class PCAPage(shell.Page):
         self._poll_on_load = False
         self.pictures_ready = False  # the HoloViews pictures are drawn once the page is
         self.compact_mode = False
+
+    def settle(self, overrides):
+        if self.state.data == "upload":
+            self.state.data = "digits"
+            self.notices.show("'data' = upload: a visitor's file is not part of a link (nothing is kept on the "
+                              "server); showing the digits — upload the file again to use it.")
 
     # ---------------------------------------------------------------- layout
     def build(self):

@@ -394,14 +394,6 @@ class TheoremPage(shell.Page):
 
     def __init__(self, **overrides):
         super().__init__(**overrides)
-        st = self.state
-        with param.discard_events(st):  # the page is drawn once these are settled (build)
-            self._fit_link(overrides)
-            st.param.k.bounds = (1, st.m - 1)
-            if st.method not in st.methods():
-                self.notices.show(f"'method' {st.method} does not escape from a point of {SYMBOL[st.loss]} "
-                                  f"(it ties W₁ to W₂ᵀ); using {st.methods()[0]}.")
-                st.method = st.methods()[0]
         self.table_now: theorem.Table | None = None
         self.rows_shown: list[theorem.Manifold] = []
         self.chosen: tuple | None = None  # the row the escape starts from (0-based I)
@@ -413,6 +405,15 @@ class TheoremPage(shell.Page):
         self._sweeping = False  # True while the sweep itself moves λ
         self._downloads = 0
         self.compact_table = None
+
+    def settle(self, overrides):
+        st = self.state
+        self._fit_link(overrides)
+        st.param.k.bounds = (1, st.m - 1)
+        if st.method not in st.methods():
+            self.notices.show(f"'method' {st.method} does not escape from a point of {SYMBOL[st.loss]} "
+                              f"(it ties W₁ to W₂ᵀ); using {st.methods()[0]}.")
+            st.method = st.methods()[0]
 
     def _fit_link(self, overrides) -> None:
         """k below m and σ with m values, whatever the link or the overrides say (with a notice
