@@ -11,6 +11,12 @@ writes: anything that came from a visitor is escaped (``html.escape``) before it
 resends its stylesheets as its HTML pane does, and costs the server ~4 ms per change).
 
 Use them for every text a page sets or shows; ``pn.panel`` never picks them by itself.
+
+A pane whose text changes with a slider can hold its height (``hold_height``): it keeps the
+tallest height its text has had at its present width, so a shorter text leaves the pane as it is.
+Every change of a pane's size makes BokehJS lay the whole page out again (it measures every
+plot's axes: ~30 ms on the Landscape page), and the plots below stop jumping up and down as a
+text between them gains and loses a line.
 """
 
 from __future__ import annotations
@@ -22,15 +28,37 @@ import param
 from panel.custom import JSComponent
 
 
+#: ``holdHeight(el)``: from now on ``el`` does not shrink at its present width (a grow-only
+#: min-height, measured after the browser's layout, so a change costs no forced layout); a new
+#: width (a resized window, the pane hidden or shown) starts again from the text's own height.
+_HOLD_HEIGHT = """
+function holdHeight(el) {
+  let width = null
+  new ResizeObserver(() => {
+    if (el.offsetWidth !== width) {
+      width = el.offsetWidth
+      el.style.minHeight = ""
+    }
+    // whole pixels, rounded up: a held height below a fractional one would still move
+    const height = Math.ceil(el.getBoundingClientRect().height)
+    if (height > 0) el.style.minHeight = `${height}px`
+  }).observe(el)
+}
+"""
+
+
 class HTML(JSComponent):
     """HTML the app writes (``object``), shown in the page as it is; a change sends the text."""
 
     object = param.String(default="", doc="HTML made by the app; a visitor's text is escaped before it gets here")
+    hold_height = param.Boolean(default=False, constant=True,
+                                doc="keep the tallest height the text has had at this width")
 
-    _esm = """
+    _esm = _HOLD_HEIGHT + """
     export function render({ model, el }) {
       const show = () => { el.innerHTML = model.object }
       show()
+      if (model.hold_height) holdHeight(el)
       model.on("object", show)
     }
     """
@@ -52,8 +80,10 @@ class LaTeX(JSComponent):
 
     object = param.String(default="", doc="text with formulas between $ … $; the text is not HTML")
     src = param.String(default=KATEX_DIST, doc="where KaTeX's files are served (relative to the page)")
+    hold_height = param.Boolean(default=False, constant=True,
+                                doc="keep the tallest height the text has had at this width")
 
-    _esm = """
+    _esm = _HOLD_HEIGHT + """
     function load(url) {
       return new Promise((resolve, reject) => {
         const s = document.createElement("script")
@@ -78,6 +108,7 @@ class LaTeX(JSComponent):
           window.renderMathInElement(el, {delimiters: DELIMITERS, throwOnError: false})
       }
       draw()
+      if (model.hold_height) holdHeight(el)
       if (!window.renderMathInElement) loadKatex(model.src).then(draw, (e) => console.warn(e.message))
       model.on("object", draw)
     }

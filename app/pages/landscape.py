@@ -402,9 +402,10 @@ class LandscapePage(shell.Page):
             self.add_surface(kind)
         self.bifurcation = plots.BifurcationPlot("", 4.0, width=460, height=330)
         self.bifurcation_pane = plots.scaled(self.bifurcation.figure)
-        self.look_for = panes.HTML("", css_classes=["look-for"], sizing_mode="stretch_width",
+        self.look_for = panes.HTML("", css_classes=["look-for"], sizing_mode="stretch_width", hold_height=True,
                                    styles={"font-size": "14px", "line-height": "1.45"})
         self.bifurcation_legend = panes.HTML("", css_classes=["bifurcation-legend"], sizing_mode="stretch_width",
+                                             hold_height=True,
                                              styles={"font-size": "12px", "color": "#555"})
         self.plot3d = PlotlyFigure(plot_height=480, sizing_mode="stretch_width", css_classes=["surface-3d"])
         self.show3d = shell.LiveToggle.from_param(st.param.show3d, css_classes=["show-3d"], width=220)
@@ -470,9 +471,9 @@ class LandscapePage(shell.Page):
         self.surfaces[key] = plots.SurfacePlot(KIND_TITLES.get(key, "Weight alignment loss"), EXTENT, N,
                                                x_range=x_range, y_range=y_range)
         self.surface_panes[key] = plots.scaled(self.surfaces[key].figure)
-        self.summaries[key] = panes.HTML("", css_classes=["summary", f"summary-{key}"],
+        self.summaries[key] = panes.HTML("", css_classes=["summary", f"summary-{key}"], hold_height=True,
                                          sizing_mode="stretch_width", styles={"font-size": "13px"})
-        self.formulas[key] = panes.LaTeX("", css_classes=["formula", f"formula-{key}"],
+        self.formulas[key] = panes.LaTeX("", css_classes=["formula", f"formula-{key}"], hold_height=True,
                                          styles={"font-size": "14px"}, sizing_mode="stretch_width")
         self.columns[key] = plots.share(self.surface_panes[key], self.formulas[key], self.summaries[key],
                                         basis=290, max_width=580, css_classes=[f"surface-{key}"])

@@ -520,8 +520,9 @@ class TrajectoriesPage(shell.Page):
         self.counter = panes.HTML("", css_classes=["iteration-counter-pane"], stylesheets=[PAGE_CSS],
                                   margin=(4, 10))
         self.outcomes = panes.HTML("", css_classes=["outcomes"], stylesheets=[PAGE_CSS],
-                                   sizing_mode="stretch_width")
-        self.notes = panes.HTML("", stylesheets=[PAGE_CSS], sizing_mode="stretch_width", css_classes=["notes-pane"])
+                                   sizing_mode="stretch_width", hold_height=True)
+        self.notes = panes.HTML("", stylesheets=[PAGE_CSS], sizing_mode="stretch_width", css_classes=["notes-pane"],
+                                hold_height=True)
         self.legend = panes.HTML("", stylesheets=[PAGE_CSS], sizing_mode="stretch_width",
                                  css_classes=["solver-legend-pane"], margin=(2, 10))
         # An animation frame is drawn in the browser, from the paths it already holds: no round

@@ -82,6 +82,56 @@ def test_dragging_lambda_past_x_squared_merges_the_sum_minima_into_the_origin(ap
     app.assert_clean()
 
 
+
+def _box(app, selector: str) -> dict:
+    """The bounding box of the first element ``selector`` matches, as drawn."""
+    box = app.page.locator(selector).first.bounding_box()
+    assert box, f"{selector} is not drawn"
+    return box
+
+
+def test_a_summary_that_loses_a_line_keeps_its_height_and_what_is_below_stays(app):
+    """Above x² the sum summary is one line, below it two (at this width). Once the page has
+    shown both, dragging λ across x² leaves the summary as tall as its two lines and what is
+    below it (the pitchfork's words) where it was, so the page does not jump under the
+    lecturer's hand; the text itself is always whole, and a new width starts again from the
+    text's own height."""
+    app.open("/?lam=2")
+    assert app.summary("sum").startswith(ONE_POINT)
+    drag_lambda(app, 0.5)
+    app.wait_until(lambda: app.summary("sum").startswith(THREE_POINTS))
+    app.wait_until(lambda: _box(app, ".summary-sum")["height"] > 0)
+    two_lines, below = _box(app, ".summary-sum"), _box(app, ".look-for")
+
+    drag_lambda(app, 2.0)
+    app.wait_until(lambda: app.summary("sum").startswith(ONE_POINT))
+    one_line = _box(app, ".summary-sum .summary-text")
+    assert one_line["height"] < two_lines["height"] * 0.75, (one_line, two_lines)  # the text did lose a line
+    assert _box(app, ".summary-sum") == two_lines
+    assert _box(app, ".look-for") == below
+
+    # A narrower window: the one-line text takes its own height again.
+    app.page.set_viewport_size({"width": VIEWPORT_NARROWER, "height": 1100})
+    app.wait_until(lambda: _box(app, ".summary-sum")["height"] < two_lines["height"] * 0.75)
+    # and grows, whole, when it has more to say
+    drag_lambda(app, 0.5)
+    app.wait_until(lambda: app.summary("sum").startswith(THREE_POINTS))
+    app.wait_until(lambda: _box(app, ".summary-sum")["height"] >= two_lines["height"] * 0.9)
+    text, pane = _box(app, ".summary-sum .summary-text"), _box(app, ".summary-sum")
+    assert text["y"] + text["height"] <= pane["y"] + pane["height"] + 0.5, (text, pane)
+    app.assert_clean()
+
+
+def drag_lambda(app, lam: float) -> None:
+    drag = app.grab_slider("λ")
+    drag.move_to(lam)
+    drag.release()
+    app.wait_until(lambda: abs(app.slider_model("λ")["value"] - lam) < 0.15)
+
+
+#: narrower than the tests' window, still wide enough for the three maps side by side
+VIEWPORT_NARROWER = 1300
+
 # --------------------------------------------------------------------------- the URL is the state
 
 #: JavaScript: for each colour bar in the figures titled ``titles``, its ticks and their labels
