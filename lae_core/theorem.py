@@ -688,7 +688,8 @@ def _measure_rows(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int, w
         if kind == "sum" and any(sigma[i] ** 2 <= lam for i in I):
             continue
         G = O if kind == "sum" else G
-        points.append((I, *landscape.table1_point(kind, U, sigma, I, lam, G)))
+        # the draws are valid by construction (``_draws``), and σᵢ² > λ was checked above
+        points.append((I, *landscape._table1_point(kind, U, sigma, I, lam, G)))
 
     measured_rows = {}
     if points:
