@@ -29,19 +29,21 @@ from panel.custom import JSComponent
 
 
 #: ``holdHeight(el)``: from now on ``el`` does not shrink at its present width (a grow-only
-#: min-height, measured after the browser's layout, so a change costs no forced layout); a new
-#: width (a resized window, the pane hidden or shown) starts again from the text's own height.
+#: min-height, set when the browser reports a new size, after its layout, so a change forces
+#: none); a new width (a resized window, the pane hidden or shown) starts again from the text's
+#: own height. Sizes are the element's own CSS pixels (its computed height, rounded up: a held
+#: height below a fractional one would still move), which a slide's zoom does not scale.
 _HOLD_HEIGHT = """
 function holdHeight(el) {
   let width = null
-  new ResizeObserver(() => {
-    if (el.offsetWidth !== width) {
-      width = el.offsetWidth
+  new ResizeObserver(([entry]) => {
+    const now = entry.borderBoxSize[0].inlineSize
+    if (now !== width) {
+      width = now
       el.style.minHeight = ""
     }
-    // whole pixels, rounded up: a held height below a fractional one would still move
-    const height = Math.ceil(el.getBoundingClientRect().height)
-    if (height > 0) el.style.minHeight = `${height}px`
+    const height = parseFloat(getComputedStyle(el).height)
+    if (height > 0) el.style.minHeight = `${Math.ceil(height)}px`
   }).observe(el)
 }
 """
@@ -108,8 +110,10 @@ class LaTeX(JSComponent):
           window.renderMathInElement(el, {delimiters: DELIMITERS, throwOnError: false})
       }
       draw()
-      if (model.hold_height) holdHeight(el)
-      if (!window.renderMathInElement) loadKatex(model.src).then(draw, (e) => console.warn(e.message))
+      // held from the first typeset text on: the TeX source shown until KaTeX arrives is longer
+      const hold = () => { if (model.hold_height) holdHeight(el) }
+      if (window.renderMathInElement) hold()
+      else loadKatex(model.src).then(() => { draw(); hold() }, (e) => console.warn(e.message))
       model.on("object", draw)
     }
     """

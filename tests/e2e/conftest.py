@@ -40,6 +40,18 @@ RENDERED_JS = """() => !!(window.Bokeh && Bokeh.documents.length && Bokeh.docume
     && [...Bokeh.index.all_views()].every((v) => !("compiled_module" in v) || v._rendered))"""
 
 
+#: JavaScript, on a text pane's host: the height its text holds (min-height, px), the text's own
+#: height (the pane's computed height without it), and the zoom the pane is drawn at
+HELD_HEIGHT_JS = """(host) => {
+    const el = host.shadowRoot.lastElementChild;
+    const held = el.style.minHeight;
+    el.style.minHeight = '';
+    const own = parseFloat(getComputedStyle(el).height);
+    el.style.minHeight = held;
+    return {held: parseFloat(held), own, zoom: el.currentCSSZoom};
+}"""
+
+
 # --------------------------------------------------------------------------- server, browser
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ import pytest
 
 from app.pages import PAGES as PAGES_REGISTRY
 from app.shell import EMBED_SIZE
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import HELD_HEIGHT_JS, wait_until
 from tests.e2e.test_smoke import DRAWN_CANVASES
 
 pytestmark = pytest.mark.timeout(150)
@@ -254,6 +254,24 @@ def test_on_a_1080p_projector_every_slide_fills_the_screen_with_text_read_from_t
         problems += [f"slide {i}: a plot drawn at zoom {p['zoom']:.2f}" for p in s["plots"]
                      if abs(p["zoom"] - 1) > 0.01]
     assert not problems, "\n".join(problems)
+    app.assert_clean()
+
+
+def test_a_summary_on_a_zoomed_slide_holds_its_own_height(app):
+    """The summaries under a slide's maps keep the tallest height their text has had (so the
+    plots below them do not jump), in the pane's own pixels: a slide scaled up to the projector
+    must not hold the height as drawn, which left a blank band under every summary and made the
+    slide too tall for the screen."""
+    app.page.set_viewport_size(PROJECTOR)
+    page = open_deck(app, 2)
+
+    def held():
+        h = app.page.locator("section.present .summary-sum").first.evaluate(HELD_HEIGHT_JS)
+        assert h["held"] == h["held"], f"no height held yet: {h}"  # NaN until the first report
+        return h
+    h = wait_until(held, page)
+    assert h["zoom"] > 1.1, f"the slide is not scaled up: {h}"
+    assert h["own"] <= h["held"] < h["own"] + 1.5, h
     app.assert_clean()
 
 
