@@ -395,8 +395,11 @@ for (const track of root.querySelectorAll('input[type=range]')) {
 """
 LR_FORMAT = "return Number(Math.pow(10, tick).toPrecision(2)).toString()"
 TOL_FORMAT = "return '1e' + tick"
+#: the counter is as wide as its longest text, "Iteration 5000 of 5000" (10.2 em): a counter
+#: that widened as the player passed 10, 100 and 1000 made BokehJS lay the whole page out again
 PAGE_CSS = """
-.iteration-counter { font-size: 15px; font-weight: 600; color: #23395d; font-variant-numeric: tabular-nums; }
+.iteration-counter { font-size: 15px; font-weight: 600; color: #23395d; font-variant-numeric: tabular-nums;
+  display: inline-block; min-width: 11em; }
 .outcome-list { list-style: none; padding: 0; margin: 4px 0; font-size: 13px; line-height: 1.45; }
 .outcome-list li { margin: 3px 0 7px 0; padding-left: 42px; position: relative; }
 .outcome-list .swatch { position: absolute; left: 0; top: 2px; }

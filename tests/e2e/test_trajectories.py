@@ -106,10 +106,15 @@ def _start_near(app, w1: float, w2: float):
 def test_play_advances_the_iteration_counter_step_steps_and_pause_stops_it(app):
     open_page(app)
     _, last = counter(app)
+    pane = app.page.locator(".iteration-counter-pane").first
+    width_at_end = pane.bounding_box()["width"]
     app.page.locator("button.play").click()
     # play at the last frame starts over from 0, then counts up
     app.wait_until(lambda: 10 <= counter(app)[0] < last)
     first = counter(app)[0]
+    # with fewer digits than at the end, the counter is as wide: a wider one moved the page
+    assert len(str(first)) < len(str(last)), (first, last)
+    assert pane.bounding_box()["width"] == width_at_end
     app.wait_until(lambda: counter(app)[0] > first + 10)
     app.page.locator("button.pause").click()
     # the player has stopped and the server has drawn its last frame
