@@ -482,7 +482,7 @@ class TheoremPage(shell.Page):
         self.theorem = panes.LaTeX("", css_classes=["theorem-statement"], styles=style,
                                    sizing_mode="stretch_width")
         self.theorem_numbers = panes.LaTeX("", css_classes=["theorem-numbers"], styles=style,
-                                           sizing_mode="stretch_width")
+                                           sizing_mode="stretch_width", hold_height=True)
         self.survivors = panes.HTML("", css_classes=["theorem-survivors"], sizing_mode="stretch_width",
                                     styles={"font-size": "14.5px"})
         self.degenerate = panes.HTML("", css_classes=["theorem-degenerate"], sizing_mode="stretch_width",
@@ -491,7 +491,7 @@ class TheoremPage(shell.Page):
         self.notes = panes.HTML("", css_classes=["theorem-notes-pane"], sizing_mode="stretch_width",
                                 stylesheets=[TABLE_CSS])
         self.gone = panes.HTML("", css_classes=["theorem-gone-pane"], sizing_mode="stretch_width",
-                               stylesheets=[TABLE_CSS])
+                               stylesheets=[TABLE_CSS], hold_height=True)
         self.csv_button = pn.widgets.Button(label="⤓ Download CSV", color="light", css_classes=["csv-button"],
                                             width=150, description="The table as a CSV file (gone rows too)")
         self.csv_button.on_click(lambda e: self.guarded(self.send_csv))
