@@ -488,8 +488,8 @@ def _table1_point(kind: str, U: np.ndarray, sigma: np.ndarray, I, lam: float,
                   G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``table1_point`` without validation: for callers whose ``U``, ``sigma``, ``I`` and ``G``
     are valid by construction (``theorem.manifolds`` draws them once and places ~160 points per
-    λ change; checking each point again — ``U``'s orthonormality, ``G``'s rank by an SVD — was
-    a third of that change's time)."""
+    λ change; checking each point again — ``U``'s orthonormality, ``G``'s rank by an SVD — would
+    be a third of that change's time)."""
     l = len(I)
     U_I = U[:, list(I)]
     s2 = sigma[list(I)] ** 2
