@@ -395,11 +395,14 @@ for (const track of root.querySelectorAll('input[type=range]')) {
 """
 LR_FORMAT = "return Number(Math.pow(10, tick).toPrecision(2)).toString()"
 TOL_FORMAT = "return '1e' + tick"
-#: the counter is as wide as its longest text, "Iteration 5000 of 5000" (10.2 em): a counter
-#: that widened as the player passed 10, 100 and 1000 made BokehJS lay the whole page out again
+#: the counter is as wide as its longest text, "Iteration 5000 of 5000" (10.2 em): a counter that
+#: widened as the player passed 10, 100 and 1000 made BokehJS lay the whole page out again. In the
+#: compact view (an embed, a slide) it shares a row of a fixed 960 px with the player, which has
+#: no room for the longest text: there it is as wide as its text
 PAGE_CSS = """
 .iteration-counter { font-size: 15px; font-weight: 600; color: #23395d; font-variant-numeric: tabular-nums;
-  display: inline-block; min-width: 11em; }
+  display: inline-block; min-width: 10.2em; }
+:host(.compact) .iteration-counter { min-width: 0; }
 .outcome-list { list-style: none; padding: 0; margin: 4px 0; font-size: 13px; line-height: 1.45; }
 .outcome-list li { margin: 3px 0 7px 0; padding-left: 42px; position: relative; }
 .outcome-list .swatch { position: absolute; left: 0; top: 2px; }
@@ -585,7 +588,7 @@ class TrajectoriesPage(shell.Page):
         for f, pane in zip((self.loss_fig, self.gap_fig), self.side_panes):
             f.sizing_mode, f.width, f.height = "fixed", 490, 190
             pane.sizing_mode = "fixed"
-        self.counter.margin = (0, 6)
+        self.counter.param.update(margin=(0, 6), css_classes=[*self.counter.css_classes, "compact"])
         self.legend.margin = (0, 6)
         return pn.Column(
             pn.Row(c["kind"], c["lam"], c["lr"], sizing_mode="stretch_width", margin=0),

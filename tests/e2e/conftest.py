@@ -222,8 +222,10 @@ class AppPage:
         return self.shown_text(f".summary-{kind} .summary-text")
 
     def notices(self) -> list[str]:
-        notices = self.page.locator(".notices .notice")
-        return [notices.nth(i).inner_text() for i in range(notices.count()) if notices.nth(i).is_visible()]
+        """The notices shown, read in one step: a notice cleared between counting them and reading
+        one would leave Playwright waiting 30 s for it."""
+        return self.page.locator(".notices .notice").evaluate_all(
+            "els => els.filter((e) => e.checkVisibility({visibilityProperty: true})).map((e) => e.innerText)")
 
     def model(self, type_: str, match: dict, attrs: list[str]) -> dict:
         """``attrs`` of the Bokeh model of type ``type_`` whose properties equal ``match``."""
