@@ -221,6 +221,13 @@ class AppPage:
         """The summary under a surface, as shown."""
         return self.shown_text(f".summary-{kind} .summary-text")
 
+    def held_height(self, selector: str) -> dict:
+        """``HELD_HEIGHT_JS`` on the first pane ``selector`` matches; fails (for ``wait_until``)
+        until the pane has held a height, which it does at the browser's first size report."""
+        h = self.page.locator(selector).first.evaluate(HELD_HEIGHT_JS)
+        assert h["held"] == h["held"], f"{selector}: no height held yet ({h})"  # NaN: none yet
+        return h
+
     def notices(self) -> list[str]:
         """The notices shown, read in one step: a notice cleared between counting them and reading
         one would leave Playwright waiting 30 s for it."""

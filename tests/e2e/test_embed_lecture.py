@@ -15,7 +15,7 @@ import pytest
 
 from app.pages import PAGES as PAGES_REGISTRY
 from app.shell import EMBED_SIZE
-from tests.e2e.conftest import HELD_HEIGHT_JS, wait_until
+from tests.e2e.conftest import wait_until
 from tests.e2e.test_smoke import DRAWN_CANVASES
 
 pytestmark = pytest.mark.timeout(150)
@@ -264,12 +264,7 @@ def test_a_summary_on_a_zoomed_slide_holds_its_own_height(app):
     slide too tall for the screen."""
     app.page.set_viewport_size(PROJECTOR)
     page = open_deck(app, 2)
-
-    def held():
-        h = app.page.locator("section.present .summary-sum").first.evaluate(HELD_HEIGHT_JS)
-        assert h["held"] == h["held"], f"no height held yet: {h}"  # NaN until the first report
-        return h
-    h = wait_until(held, page)
+    h = wait_until(lambda: app.held_height("section.present .summary-sum"), page)
     assert h["zoom"] > 1.1, f"the slide is not scaled up: {h}"
     assert h["own"] <= h["held"] < h["own"] + 1.5, h
     app.assert_clean()

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from app.pages.landscape import MODES
-from tests.e2e.conftest import HELD_HEIGHT_JS, ONE_POINT, THREE_POINTS
+from tests.e2e.conftest import ONE_POINT, THREE_POINTS
 from tests.support import read_colour_bar_label as read_label
 
 pytestmark = pytest.mark.timeout(120)
@@ -82,7 +82,6 @@ def test_dragging_lambda_past_x_squared_merges_the_sum_minima_into_the_origin(ap
     app.assert_clean()
 
 
-
 def _box(app, selector: str) -> dict:
     """The bounding box of the first element ``selector`` matches, as drawn."""
     box = app.page.locator(selector).first.bounding_box()
@@ -99,7 +98,7 @@ def test_a_summary_that_loses_a_line_keeps_its_height_and_what_is_below_stays(ap
     app.open("/?lam=2")
     assert app.summary("sum").startswith(ONE_POINT)
     # a formula holds its typeset height, not that of the TeX source shown until KaTeX arrives
-    formula = app.wait_until(lambda: _held(app, ".formula-sum"))
+    formula = app.wait_until(lambda: app.held_height(".formula-sum"))
     assert formula["own"] <= formula["held"] < formula["own"] + 1.5, formula
     drag_lambda(app, 0.5)
     app.wait_until(lambda: app.summary("sum").startswith(THREE_POINTS))
@@ -123,12 +122,6 @@ def test_a_summary_that_loses_a_line_keeps_its_height_and_what_is_below_stays(ap
     text, pane = _box(app, ".summary-sum .summary-text"), _box(app, ".summary-sum")
     assert text["y"] + text["height"] <= pane["y"] + pane["height"] + 0.5, (text, pane)
     app.assert_clean()
-
-
-def _held(app, selector: str) -> dict:
-    h = app.page.locator(selector).first.evaluate(HELD_HEIGHT_JS)
-    assert h["held"] == h["held"], f"{selector}: no height held yet ({h})"  # NaN until the first report
-    return h
 
 
 def drag_lambda(app, lam: float) -> None:
