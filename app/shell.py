@@ -246,6 +246,26 @@ class Page:
         self.address: AddressBar | None = None
         self._replace_next = False  # set by Back / Forward: the next write rewrites that entry
         self._last_write = -math.inf
+        self._waiting_to_be_shown: list | None = None
+
+    def when_shown(self, fn) -> None:
+        """Run ``fn`` (guarded) once the page's view is in the browser: Panel's ``onload``, or,
+        for a view that joins a page already open (a lecture slide built on demand), when its
+        host calls ``shown()``."""
+        if self._waiting_to_be_shown is not None:
+            self._waiting_to_be_shown.append(fn)
+        else:
+            pn.state.onload(lambda: self.guarded(fn))
+
+    def defer_shown(self) -> None:
+        """Keep ``when_shown`` callbacks until ``shown()`` (before ``build()``)."""
+        self._waiting_to_be_shown = []
+
+    def shown(self) -> None:
+        """The page's view is in the browser: run what waited for it."""
+        waiting, self._waiting_to_be_shown = self._waiting_to_be_shown or [], None
+        for fn in waiting:
+            self.guarded(fn)
 
     # subclasses
     def settle(self, overrides: dict) -> None:

@@ -18,6 +18,11 @@ mode shows), built with ``sync_url=False``: the deck, not the page, keeps the ad
   the zoom and is drawn at the scale instead: width, height and fonts multiplied, at the
   screen's own resolution. A slide (960 px wide as designed) fills the screen as far as its
   height allows.
+- **Opening**: the deck's first document holds each slide's title and words but not its page.
+  The pages are built once the browser has the deck and says which slide it shows
+  (``DeckControl``): that slide first, then the ones after it, each once the browser has drawn the
+  one before (``SlideShown``). A slide turned to before its page arrives shows a spinner in its
+  place. (Built whole, the deck costs ~3 s of server time before the browser gets anything.)
 - **Keys**: → ← (and a clicker's PageDown / PageUp) move between slides; a focused control takes
   its own keys (a slider its arrows, Home and End; a text box or menu everything) while a clicker
   still turns the slide; S opens the speaker notes (each slide's ``notes`` from the registry) in
@@ -97,12 +102,39 @@ S opens the speaker notes · every plot and slider is live</div>
                      css_classes=["lecture-slide"])
 
 
-def _draw_at_scale(view) -> None:
-    """Mark every Bokeh plot of a slide's view to cancel the slide's zoom (``UNZOOMED_PLOT_CSS``,
-    through its pane: Panel gives the plot the pane's stylesheets)."""
+def _draw_at_scale(view, *, later: bool = False) -> None:
+    """Mark every Bokeh plot of a slide's view to cancel the slide's zoom (``UNZOOMED_PLOT_CSS``),
+    through its pane: Panel gives the plot the pane's stylesheets when it renders the document.
+    A view ``later`` added to a document in the browser is not given them, so its plots take the
+    rule themselves (Bokeh's own ``stylesheets``)."""
     for pane in view.select(pn.pane.Bokeh):
-        if isinstance(pane.object, Plot) and UNZOOMED_PLOT_CSS not in pane.stylesheets:
+        plot = pane.object
+        if isinstance(plot, Plot) and UNZOOMED_PLOT_CSS not in pane.stylesheets:
             pane.stylesheets = [*pane.stylesheets, UNZOOMED_PLOT_CSS]
+            if later:
+                plot.stylesheets = [*plot.stylesheets, UNZOOMED_PLOT_CSS]
+
+
+#: a slide's room for its view while the view is built (px): about a compact view's height
+SLOT_HEIGHT = 420
+
+
+class SlideShown(JSComponent):
+    """Hidden, after a slide's view: says once that the browser has drawn it (the browser draws
+    a column's children in order), and ``on_shown`` runs."""
+
+    _esm = "export function render({ model }) { model.send_msg('shown') }"
+
+    def __init__(self, on_shown, **params):
+        params.setdefault("styles", {"display": "none"})
+        params.setdefault("margin", 0)
+        super().__init__(**params)
+        self._on_shown = on_shown
+
+    def _handle_msg(self, data) -> None:
+        on_shown, self._on_shown = self._on_shown, None  # once: a view drawn again is no news
+        if on_shown is not None:
+            on_shown()
 
 
 class DeckControl(JSComponent):
@@ -229,14 +261,18 @@ class DeckControl(JSComponent):
       showNotes();
     };
 
+    // the slide shown, for the server to build first (a link's, before reveal.js is ready)
+    const report = (index) => deck.send_msg({ slide: index });
+
     export function render({ model }) {
       if (deck != null) return;   // a view rendered again: the deck is set up once per page
       deck = model;
+      report(Number(window.location.hash.match(/^#\/slide-(\d+)/)?.[1] ?? 0));
       const setup = () => {
         sections().forEach((section, i) => section.setAttribute('data-notes', model.notes[i] ?? ''));
         Reveal.configure({ keyboardCondition });
         Reveal.addKeyBinding({ keyCode: 83, key: 'S', description: 'Speaker notes' }, openNotes);
-        Reveal.on('slidechanged', () => { deepFocus()?.blur?.(); fit(); showNotes(); });
+        Reveal.on('slidechanged', () => { deepFocus()?.blur?.(); fit(); showNotes(); report(Reveal.getIndices().h); });
         window.addEventListener('keydown', clicker, true);
         // Panel's Location (the slides template embeds it) answers every slide change by writing
         // the address again with the query the deck was opened with: once the change is handled,
@@ -257,6 +293,17 @@ class DeckControl(JSComponent):
     }
     """
 
+    def __init__(self, on_slide=None, **params):
+        """``on_slide``: called with the index of the slide the browser shows."""
+        super().__init__(**params)
+        self._on_slide = on_slide
+
+    def _handle_msg(self, data) -> None:
+        """The browser's slide; anything else (from a crafted client) is ignored."""
+        index = data.get("slide") if isinstance(data, dict) else None
+        if type(index) is int and 0 <= index < len(self.titles) and self._on_slide is not None:
+            self._on_slide(index)
+
 
 class Lecture:
     """The deck: one compact page per slide (``app.pages.PAGES``, each entry's ``slides`` in
@@ -264,6 +311,8 @@ class Lecture:
 
     #: the address follows a slide's state this long after its last change (ms)
     URL_DELAY_MS = 250
+    #: a slide is built without waiting for the browser to draw the one before it after this (ms)
+    DRAW_WAIT_MS = 3000
 
     def __init__(self, args: dict | None = None):
         """``args``: the address's query (name → values, as ``pn.state.session_args``)."""
@@ -275,6 +324,8 @@ class Lecture:
         #: (as they are, and as the query writes them)
         self.starts: list[tuple[int, dict, dict]] = []
         self.titles, self.notes = ["Loss landscapes of regularized linear autoencoders"], [TITLE_NOTES]
+        #: per slide page: its registry entry's focus, its slide, and what holds the view's place
+        self.slots: list[tuple[str | None, pn.Column, pn.layout.Spacer]] = []
         slides = []
         for entry in PAGES:
             for slide in entry.slides:
@@ -285,21 +336,116 @@ class Lecture:
                 page = cls(sync_url=False, **{**slide.overrides, **values})
                 for text in notices:
                     page.notices.show(f"Slide {index} in the address: {text}")
-                page.build()
-                view = page.compact(slide.focus) if slide.focus else page.compact()
-                _draw_at_scale(view)
                 names = page.state.URL_PARAMS
                 page.state.param.watch(lambda *events: self.schedule_url(), names)
                 self.pages.append(page)
                 self.starts.append((index, {n: getattr(start, n) for n in names}, query.encode(start, names)))
                 self.titles.append(slide.title)
                 self.notes.append(slide.notes)
-                slides.append(_slide(slide.title, slide.note, view, notices=page.notices.pane))
+                place = pn.Spacer(height=SLOT_HEIGHT, width=shell.EMBED_SIZE[0], margin=0, loading=True,
+                                  css_classes=["slide-to-come"])
+                slides.append(_slide(slide.title, slide.note, place, notices=page.notices.pane))
+                self.slots.append((slide.focus, slides[-1], place))
         self.address = AddressBar(on_back=self.back_to, query=self.url_query(), replace=True)
         self.control = DeckControl(notes=self.notes, titles=self.titles, query=self.address.query,
-                                   styles={"display": "none"}, margin=0)
+                                   on_slide=self.turned_to, styles={"display": "none"}, margin=0)
         self.slides = [_title_slide(self.control, self.address), *slides]
         self._url_pending = False
+        #: the slide shown (as in ``#/slide-N``), as the browser reports it
+        self.current = 0
+        self._built: set[int] = set()  # the slides whose pages are built (or failed to be)
+        self._started = False  # whether the slides' pages are being built
+        self._drawing: int | None = None  # the slide built last, until the browser has drawn it
+        doc = pn.state.curdoc
+        #: whether the slides' pages are built once the browser has the deck (in a session)
+        self.lazy = doc is not None and doc.session_context is not None and not pn.state.loaded
+        if self.lazy:
+            self._doc = doc
+            # The deck opens on its title (or the slide linked) without waiting for every slide's
+            # page (~0.25 s of server time and ~200 models each): they are built once the browser
+            # has the deck and says which slide it shows (or, if it does not, a while after the
+            # deck has loaded), that slide first, then the ones after it.
+            pn.state.onload(lambda: doc.add_timeout_callback(self._start, self.DRAW_WAIT_MS))
+        else:
+            for i in range(1, len(self.slides)):
+                self.build_slide(i)
+
+    def built(self, index: int) -> bool:
+        """Whether slide ``index``'s page is built (as in ``#/slide-N``; 1 is the first page's)."""
+        return index in self._built
+
+    def next_to_build(self) -> int | None:
+        """The slide to build next: the one shown, else the first after it, else the first."""
+        waiting = [i for i in range(1, len(self.slides)) if not self.built(i)]
+        after = [i for i in waiting if i >= self.current]
+        return (after or waiting or [None])[0]
+
+    def build_slide(self, index: int) -> None:
+        """Build slide ``index``'s page and put its compact view on the slide (once). A page
+        built into an open deck runs what waits for its view (``Page.when_shown``) once the
+        browser has drawn it (``SlideShown``)."""
+        if self.built(index):
+            return
+        page, (focus, column, place) = self.pages[index - 1], self.slots[index - 1]
+        if self.lazy:
+            page.defer_shown()
+        page.build()
+        view = page.compact(focus) if focus else page.compact()
+        _draw_at_scale(view, later=self.lazy)
+        self._built.add(index)
+        # the view complete, then onto the slide: one message holds it whole
+        if not self.lazy:
+            column.objects = [view if part is place else part for part in column.objects]
+            return
+        # In an open deck the view arrives hidden, the spinner kept, and takes the spinner's place
+        # once the browser has built it (``_shown``): a slide that changes size rescales
+        # (``DeckControl``), and BokehJS then lays out plots whose views it is still building,
+        # and fails on them (a page error).
+        shell.show(view, False)
+        column.objects = [*column.objects, view, SlideShown(on_shown=lambda: self._shown(index, view))]
+
+    def _build_next(self) -> None:
+        """Build the next slide (``next_to_build``), and the one after it once the browser has
+        drawn this one: a browser takes longer to draw a slide than the server to build it, and
+        slides sent faster than it draws them would keep it from saying which slide it shows."""
+        index = self.next_to_build()
+        if index is None:
+            return
+        self.pages[index - 1].guarded(self.build_slide, index)
+        if not self.built(index):  # it failed (a notice on the slide says so): the slide stays without it
+            self._built.add(index)
+            _, column, place = self.slots[index - 1]
+            column.objects = [part for part in column.objects if part is not place]
+            self._doc.add_next_tick_callback(self._build_next)
+            return
+        self._drawing = index
+        self._doc.add_timeout_callback(lambda: self._go_on(index), self.DRAW_WAIT_MS)
+
+    def _shown(self, index: int, view) -> None:
+        """The browser has built slide ``index``'s view: it takes the spinner's place."""
+        _, column, place = self.slots[index - 1]
+        with pn.io.hold():
+            column.objects = [view if part is place else part for part in column.objects if part is not view]
+            shell.show(view, True)
+            self.pages[index - 1].shown()
+        self._go_on(index)
+
+    def _go_on(self, index: int) -> None:
+        """Slide ``index`` is drawn (or took longer than ``DRAW_WAIT_MS``): build the next."""
+        if self._drawing == index:
+            self._drawing = None
+            self._build_next()
+
+    def turned_to(self, index: int) -> None:
+        """The browser shows slide ``index``: it is built next, if it is not yet."""
+        self.current = index
+        if self.lazy:
+            self._start()
+
+    def _start(self) -> None:
+        if not self._started:
+            self._started = True
+            self._build_next()
 
     @staticmethod
     def _read(state, index: int, args: dict) -> tuple[dict, list[str]]:
@@ -352,6 +498,7 @@ class Lecture:
             wanted = {**start, **values}
             changed = {k: v for k, v in wanted.items() if getattr(page.state, k) != v}
             if changed:
+                self.build_slide(index)  # a page redraws what it has built
                 page.state.param.update(**changed)
 
     def view(self):

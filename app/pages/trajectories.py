@@ -573,7 +573,7 @@ class TrajectoriesPage(shell.Page):
         for f in (fig, self.loss_fig, self.gap_fig):
             f.toolbar.logo = None
         # Open on the finished runs once the page is in the browser (see compat.resize_player_with_its_end).
-        pn.state.onload(lambda: self.guarded(self._to_end))
+        self.when_shown(self._to_end)
         return sidebar, main
 
     def compact(self):

@@ -247,3 +247,33 @@ def test_a_slide_change_reported_with_the_decks_own_address_undoes_no_change_yet
     assert deck_page(deck, PITCHFORK).state.lam == 3.0
     deck.write_url()
     assert deck_address(deck) == {f"s{p}.lam": "3"}
+
+
+def test_the_deck_builds_the_slide_shown_first_then_the_ones_after_it_then_the_rest():
+    from app.pages.lecture import Lecture
+
+    deck = Lecture({})  # out of a session every slide is built at once
+    n = len(deck.slides) - 1
+    assert all(deck.built(i) for i in range(1, n + 1)) and deck.next_to_build() is None
+    deck._built = set()
+    deck.current = 0  # the title
+    assert deck.next_to_build() == 1
+    deck.current = n - 1
+    assert deck.next_to_build() == n - 1
+    deck._built = {n - 1, n}
+    assert deck.next_to_build() == 1  # nothing after the slide shown is left: from the first
+
+
+def test_the_browser_says_which_slide_it_shows_and_anything_else_is_ignored():
+    from app.pages.lecture import DeckControl, SlideShown
+
+    slides, shown = [], []
+    control = DeckControl(on_slide=slides.append, titles=["title", "one", "two"])
+    for message in ({"slide": 2}, {"slide": 0}, {"slide": 3}, {"slide": -1}, {"slide": True}, {"slide": "1"},
+                    {"slide": 1.0}, {"other": 1}, "slide", None, [1]):
+        control._handle_msg(message)
+    assert slides == [2, 0]
+    marker = SlideShown(on_shown=lambda: shown.append(1))
+    marker._handle_msg("shown")
+    marker._handle_msg("shown")  # drawn again, or a crafted client: once only
+    assert shown == [1]

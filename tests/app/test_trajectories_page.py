@@ -409,3 +409,19 @@ def test_solvers_of_one_hue_differ_in_dash_and_marker_on_every_plot_and_swatch()
         for m in (a, b):
             assert swatches[m] in page.outcomes.object and swatches[m] in page.legend.object
             assert urllib.parse.quote(swatches[m]) in checkbox_css
+
+
+def test_the_runs_open_finished_once_the_view_is_shown_and_not_before():
+    """The page opens on its finished runs, once its view is in the browser (Panel's Player
+    draws a value past 100 as 100 if it arrives with the view): out of a session at once; a
+    view that joins an open page (a lecture slide) waits for its host's ``shown()``."""
+    page = built()
+    assert page.player.end > 100 and page.player.value == page.player.end
+    later = TrajectoriesPage()
+    later.defer_shown()
+    later.build()
+    assert later.player.value == 0
+    later.shown()
+    assert later.player.value == later.player.end
+    later.shown()  # once only: nothing is left to run
+    assert later.player.value == later.player.end

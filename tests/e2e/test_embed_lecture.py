@@ -142,6 +142,22 @@ def current_slide(page) -> int:
     return page.evaluate("() => Reveal.getIndices().h")
 
 
+#: JavaScript: the slides whose page has arrived (as in ``#/slide-N``): a slide still to come
+#: holds a spinner (css class ``slide-to-come``) in its page's place
+BUILT_SLIDES_JS = """() => [...document.querySelectorAll('.reveal .slides > section')].flatMap((section, i) => {
+    const el = section.querySelector('.lecture-slide');
+    const view = [...Bokeh.index.all_views()].find((v) => v.el === el);
+    const waiting = view == null || view.model.children.some((c) => (c.css_classes ?? []).includes('slide-to-come'));
+    return i > 0 && !waiting ? [i] : [];
+})"""
+
+
+def wait_for_every_slide(page) -> None:
+    """Wait until every slide's page has arrived (the deck opens before them)."""
+    total = page.evaluate("() => Reveal.getTotalSlides()")
+    wait_until(lambda: page.evaluate(BUILT_SLIDES_JS) == list(range(1, total)), page, timeout=30)
+
+
 def test_lecture_deck_navigates_with_arrow_keys_and_keeps_the_slide_in_the_url(app):
     app.open("/lecture")
     page = app.page
@@ -187,6 +203,40 @@ def test_a_slider_on_a_slide_is_live(app):
     app.assert_clean()
 
 
+#: JavaScript (an init script): the number of plots in the deck's document when it arrives
+FIRST_DOCUMENT_PLOTS_JS = """(() => {
+    const look = () => {
+        if (window.Bokeh && Bokeh.documents.length) {
+            window.__laeFirstPlots = [...Bokeh.documents[0].all_models].filter((m) => m.type === 'Figure').length;
+        } else setTimeout(look, 2);
+    };
+    look();
+})()"""
+
+
+def test_the_deck_opens_before_its_pages_and_builds_the_linked_slide_first(app):
+    """The deck's first document holds the slides' titles and words and no page; the pages
+    follow, the slide the link opens first (the next waits until the browser has drawn it), and
+    the solvers' slide opens on its finished runs, as its page does (its Player at the end,
+    the track as long as the runs)."""
+    app.page.add_init_script(FIRST_DOCUMENT_PLOTS_JS)
+    app.open("/lecture#/slide-6")
+    page = app.page
+    assert page.evaluate("() => window.__laeFirstPlots") == 0
+    built = page.wait_for_function(f"() => {{ const b = ({BUILT_SLIDES_JS})(); return b.length ? b : null; }}",
+                                   polling="raf", timeout=30_000).json_value()
+    assert built == [6], f"slides {built} arrived first, not the slide the link opens"
+    wait_for_every_slide(page)
+    solvers = 4
+    assert "Solvers" in page.locator(f"#slide-{solvers} .slide-title").inner_text()
+    player = """() => { const v = [...Bokeh.index.all_views()].find((v) => v.model.type.endsWith('.Player'));
+        return [v.model.value, v.model.end, Number(v.sliderEl.value), Number(v.sliderEl.max)]; }"""
+    value, end, track_value, track_end = wait_until(
+        lambda: (lambda r: r if r[0] == r[1] > 100 else None)(page.evaluate(player)), page)
+    assert track_value == track_end == end, f"the Player's track stops at {track_end}, not at the runs' end {end}"
+    app.assert_clean()
+
+
 # --------------------------------------------------------------------------- the deck on a projector
 
 PROJECTOR = {"width": 1920, "height": 1080}
@@ -217,10 +267,13 @@ PRESENT_SLIDE_JS = """() => {
 
 
 def open_deck(app, slide: int = 0):
+    """Open the deck on ``slide`` and wait until every slide's page has arrived."""
     app.open(f"/lecture#/slide-{slide}")
     page = app.page
     wait_until(lambda: page.evaluate("() => !!(window.Reveal && Reveal.isReady())"), page)
     wait_until(lambda: current_slide(page) == slide, page)
+    wait_for_every_slide(page)
+    app.wait_for_document()
     return page
 
 
@@ -329,6 +382,7 @@ def test_a_reload_keeps_each_slides_sliders(app):
     app.wait_for_document()
     wait_until(lambda: page.evaluate("() => !!(window.Reveal && Reveal.isReady())"), page)
     assert current_slide(page) == 3
+    wait_for_every_slide(page)
     assert lam_on_slide(page, 2) == pytest.approx(0.53)
     assert lam_on_slide(page, 3) == pytest.approx(1.5), "another slide took slide 2's λ"
     app.assert_clean()

@@ -253,8 +253,10 @@ def test_a_hostile_query_loads_a_working_page_with_notices_and_nothing_injected(
     names, state_class = route_params(path)
     app.open(path + "?" + urlencode(pairs), timeout=60)
 
-    # it rendered: plots drawn
-    assert app.page.evaluate(CANVASES_JS) > 0, "no plot was drawn"
+    # it rendered: plots drawn (the deck's arrive after it opens)
+    def drawn():
+        assert app.page.evaluate(CANVASES_JS) > 0, "no plot was drawn"
+    app.wait_until(drawn, timeout=30)
 
     # it said what it refused, in plain text
     if state_class is not None:
