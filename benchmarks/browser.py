@@ -515,17 +515,25 @@ def breakdown(records) -> dict:
     return out
 
 
-def measure_cold_loads(browser, url: str, n: int, *, timeout_ms: float = 60_000) -> dict:
-    """``n`` page loads, each in a fresh context (empty cache), timed from navigation start."""
+def measure_cold_loads(browser, url: str, n: int, *, timeout_ms: float = 60_000, settled_js: str | None = None) -> dict:
+    """``n`` page loads, each in a fresh context (empty cache), timed from navigation start. With
+    ``settled_js`` (a JavaScript predicate) each load also waits for it after the plots, and
+    ``settled_ms`` is when it first held (polled every 20 ms)."""
     loads = []
     for _ in range(n):
-        context, _page, counter, load = _open(browser, url, timeout_ms=timeout_ms)
+        context, page, counter, load = _open(browser, url, timeout_ms=timeout_ms)
+        if settled_js is not None:
+            page.wait_for_function(settled_js, timeout=timeout_ms, polling=20)
+            load["settled_ms"] = page.evaluate("() => performance.now()")
         load["playwright_ws_bytes"] = counter.total()
         context.close()
         loads.append(load)
-    return {"loads": loads, "first_plot_ms": summary(x["first_plot_ms"] for x in loads),
-            "all_plots_ms": summary(x["all_plots_ms"] for x in loads),
-            "late_hook": any(x["late_hook"] for x in loads)}
+    out = {"loads": loads, "first_plot_ms": summary(x["first_plot_ms"] for x in loads),
+           "all_plots_ms": summary(x["all_plots_ms"] for x in loads),
+           "late_hook": any(x["late_hook"] for x in loads)}
+    if settled_js is not None:
+        out["settled_ms"] = summary(x["settled_ms"] for x in loads)
+    return out
 
 
 def run(n_changes: int = 40, n_cold: int = 5, *, out_dir: Path | None = None, server_url: str | None = None,

@@ -841,11 +841,19 @@ def _special(page, name, kind, recs, attempts) -> dict:
 
 # --------------------------------------------------------------------------- running
 
+#: JavaScript: every slide of the deck holds its page (the deck opens before them: a slide still
+#: to come holds a spinner, css class ``slide-to-come``, in its page's place)
+DECK_SETTLED_JS = """() => !!(window.Bokeh && Bokeh.documents.length)
+    && ![...Bokeh.documents[0].all_models].some((m) => (m.css_classes ?? []).includes('slide-to-come'))"""
+#: per page, what its cold load waits for after its first plots (``settled_ms``)
+SETTLED = {"lecture": DECK_SETTLED_JS}
+
+
 def cold_loads(chromium, base: str, pages, n) -> dict:
     """``n`` cold loads (fresh context, empty cache) of each page's plain route (``n``: a number,
     or a number per page)."""
     count = n if isinstance(n, dict) else dict.fromkeys(pages, n)
-    return {page: browser.measure_cold_loads(chromium, base + ROUTES[page], count[page])
+    return {page: browser.measure_cold_loads(chromium, base + ROUTES[page], count[page], settled_js=SETTLED.get(page))
             for page in pages if count.get(page)}
 
 

@@ -1,7 +1,7 @@
 """Keeps the benchmark harness from rotting: ``make bench``'s browser measurements run here at a
 tiny size — the Landscape λ slider (``benchmarks.browser``), one or more controls of every other
 page with two timed changes each, a map click, the Trajectories animation frame, the Grassmannian
-flow button, one cold load of another page (``benchmarks.pages``) — and must produce finite
+flow button, cold loads of two other pages (``benchmarks.pages``) — and must produce finite
 numbers (not the targets: those are ``make bench``'s business) and prove that the plots really
 repainted. The in-process server figures and the tables are checked on a small scale too.
 
@@ -73,7 +73,7 @@ def test_every_page_harness_produces_numbers_and_repaints():
     known = {c.key: c for c in pages.controls()}
     assert set(SMOKE) <= set(known), sorted(set(SMOKE) - set(known))
     result = _run("benchmarks.pages", "--only", "|".join(SMOKE), "--changes", "2", "--uniform", "--warmup", "1",
-                  "--cold", "1", "--cold-pages", "collapse")
+                  "--cold", "1", "--cold-pages", "collapse,lecture")
     assert result["errors"] == []
     measured = {r["key"]: r for r in result["controls"]}
     assert set(measured) == set(SMOKE)
@@ -106,6 +106,9 @@ def test_every_page_harness_produces_numbers_and_repaints():
     assert cold["first_plot_ms"]["n"] == 1 and not cold["late_hook"]
     assert 0 < cold["first_plot_ms"]["median"] <= cold["all_plots_ms"]["median"]
     assert cold["loads"][0]["n_plots"] == 4  # the example, the bifurcation, the bars, the shrinkage
+    # the deck opens before its slides' pages: its load also waits for every one of them
+    deck = result["cold_load"]["lecture"]
+    assert 0 < deck["first_plot_ms"]["median"] <= deck["settled_ms"]["median"], deck
 
 
 def test_the_playback_and_training_runs_time_what_they_claim():
