@@ -22,8 +22,9 @@ import math
 
 import numpy as np
 import panel as pn
-from bokeh.models import (ColorBar, ColumnDataSource, CustomJSTicker, CustomJSTickFormatter, HoverTool,
-                          LinearColorMapper, Range1d, Span)
+from bokeh.models import (BoxSelectTool, ColorBar, ColumnDataSource, CustomJSTicker, CustomJSTickFormatter,
+                          GlyphRenderer, HoverTool, LassoSelectTool, LinearColorMapper, PolySelectTool, Range1d, Span,
+                          TapTool)
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 from contourpy import LineType, contour_generator
@@ -114,6 +115,20 @@ return String(+(10 ** tick).toPrecision(6));
 """
 
 
+def derive_unused_glyphs(fig) -> None:
+    """Let the browser derive each renderer's glyphs for unselected and muted data (``"auto"``)
+    on a figure with no selection tool and no legend that mutes, where they are never drawn:
+    Bokeh's ``figure`` makes both as models of their own, two per renderer (28 of the Landscape
+    page's ~300), which every visitor's document carries."""
+    selects = (TapTool, BoxSelectTool, LassoSelectTool, PolySelectTool)
+    if any(isinstance(tool, selects) for tool in fig.tools) or any(
+            legend.click_policy == "mute" for legend in fig.legend):
+        return
+    for renderer in fig.renderers:
+        if isinstance(renderer, GlyphRenderer):
+            renderer.nonselection_glyph = renderer.muted_glyph = "auto"
+
+
 class SurfacePlot:
     """A heat map of a two-weight loss, its contour lines, and its critical sets on top.
 
@@ -162,6 +177,7 @@ class SurfacePlot:
             ("", "@label"), ("(w₁, w₂)", "(@x{0.000}, @y{0.000})"),
             ("Morse index", "@index"), ("loss", "@loss{0.0000}"),
             ("Hessian eigenvalues", "@eig1{0.000}, @eig2{0.000}")]))
+        derive_unused_glyphs(fig)
 
     def update(self, z: np.ndarray, sets, *, log: bool = False) -> None:
         """Show loss values ``z`` (n × n, rows along w₂) and ``sets`` (``CriticalSet`` list)."""
@@ -290,6 +306,7 @@ class BifurcationPlot:
         self.marker = Span(location=0, dimension="height", line_color="#444", line_width=2, line_dash="dotted",
                            level="overlay")
         fig.add_layout(self.marker)
+        derive_unused_glyphs(fig)
 
     def caption(self, title: str, y_label: str) -> None:
         """A new title and y-axis label (each change lays the figure out again: not per λ)."""

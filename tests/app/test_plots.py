@@ -146,3 +146,19 @@ def test_the_bifurcation_caption_changes_only_what_differs():
     assert events == []
     plot.caption("b", "w")
     assert plot.figure.title.text == "b" and plot.figure.yaxis[0].axis_label == "w" and len(events) == 2
+
+
+def test_a_map_without_selection_tools_lets_the_browser_derive_its_unused_glyphs():
+    """A map and a bifurcation plot select nothing and mute nothing: their renderers carry no
+    glyph models for unselected or muted data (``"auto"``: BokehJS derives them if ever asked),
+    and a figure that can select keeps Bokeh's own."""
+    from bokeh.models import GlyphRenderer, TapTool
+
+    for fig in (plots.SurfacePlot("map").figure, plots.BifurcationPlot("pitchfork", 4.0).figure):
+        renderers = [r for r in fig.renderers if isinstance(r, GlyphRenderer)]
+        assert renderers and all(r.nonselection_glyph == "auto" and r.muted_glyph == "auto" for r in renderers)
+    fig = plots.titled_figure("selectable", 200, 200)
+    dots = fig.scatter([0, 1], [0, 1])
+    fig.add_tools(TapTool(renderers=[dots]))
+    plots.derive_unused_glyphs(fig)
+    assert dots.nonselection_glyph != "auto" and dots.muted_glyph != "auto"
