@@ -713,7 +713,7 @@ def _measure_rows(kind: str, sigma: np.ndarray, k: int, lam: float, seed: int, w
     for (I, W1, W2), tol, (down, flat, up), orbit, value in zip(points, tols, counts, orbits, losses):
         l = len(I)
         measured = Inertia(int(down), int(flat), int(up))
-        predicted = landscape.predicted_descending(kind, sigma, I, k, lam)
+        predicted = landscape._predicted_descending(kind, sigma, I, k, lam)  # valid, as the point
         paper_flat = _paper_flat(kind, k, l)
         degenerate, expected_down, extra, notes = _pitchfork_notes(
             kind, sigma, I, k, lam, float(tol), predicted, paper_flat)
