@@ -842,9 +842,11 @@ def _special(page, name, kind, recs, attempts) -> dict:
 # --------------------------------------------------------------------------- running
 
 #: JavaScript: every slide of the deck holds its page (the deck opens before them: a slide still
-#: to come holds a spinner, css class ``slide-to-come``, in its page's place)
-DECK_SETTLED_JS = """() => !!(window.Bokeh && Bokeh.documents.length)
-    && ![...Bokeh.documents[0].all_models].some((m) => (m.css_classes ?? []).includes('slide-to-come'))"""
+#: to come holds a spinner, css class ``slide-to-come``, in its page's place). The slides are
+#: read, not the document's ``all_models``, which keeps a removed model for a while (~30 s).
+DECK_SETTLED_JS = """() => !!(window.Bokeh && Bokeh.documents.length) && Bokeh.documents[0].roots()
+    .filter((m) => (m.css_classes ?? []).includes('lecture-slide'))
+    .every((m) => !m.children.some((c) => (c.css_classes ?? []).includes('slide-to-come')))"""
 #: per page, what its cold load waits for after its first plots (``settled_ms``)
 SETTLED = {"lecture": DECK_SETTLED_JS}
 
