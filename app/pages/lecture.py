@@ -121,9 +121,17 @@ SLOT_HEIGHT = 420
 
 class SlideShown(JSComponent):
     """Hidden, after a slide's view: says once that the browser has drawn it (the browser draws
-    a column's children in order), and ``on_shown`` runs."""
+    a column's children in order), and ``on_shown`` runs. The view's sliders are made to tell
+    assistive technology the value they show first (``shell.SLIDER_ARIA_JS``, which the deck
+    runs for the sliders it opens with)."""
 
-    _esm = "export function render({ model }) { model.send_msg('shown') }"
+    _esm = f"""
+    const describeSliders = () => {{ {shell.SLIDER_ARIA_JS} }};
+    export function render({{ model }}) {{
+      describeSliders();
+      model.send_msg('shown');
+    }}
+    """
 
     def __init__(self, on_shown, **params):
         params.setdefault("styles", {"display": "none"})

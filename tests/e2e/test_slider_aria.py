@@ -18,6 +18,7 @@ import re
 import pytest
 
 from app.server import ROUTES
+from tests.e2e.test_embed_lecture import wait_for_every_slide
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -66,6 +67,8 @@ def read_sliders(app) -> list[dict]:
 @pytest.mark.parametrize("route", sorted(ROUTES))
 def test_every_slider_reads_out_the_value_it_shows(app, route):
     app.open(route)
+    if route == "/lecture":  # the deck opens before its slides' pages: every slider, not the first ones
+        wait_for_every_slide(app.page)
     sliders = read_sliders(app)
     assert sliders, f"no slider on {route}"
 
