@@ -200,7 +200,19 @@ PAGE_TEMPLATE = (STATIC / "page.html").read_text()
 SIDEBAR_WIDTH = 300
 
 
-class Frame(pn.template.Template):
+class IndexedOnce:
+    """A template (a mixin before Panel's class) whose ``server_doc`` has Bokeh index the
+    document's models once, when every area is in: Panel adds a template's areas one by one, and
+    Bokeh walks every model of the document after each (100–300 ms of a page's build)."""
+
+    def server_doc(self, doc=None, title=None, location=True):
+        if doc is None:
+            return super().server_doc(doc, title, location)
+        with doc.models.freeze():
+            return super().server_doc(doc, title, location)
+
+
+class Frame(IndexedOnce, pn.template.Template):
     """The pages' frame: ``static/page.html`` with three roots — the header's "Copy link", the
     sidebar and the main area. Plain HTML around them (title, navigation, the sidebar's toggle)
     needs no model, and the page loads no script it does not use: Panel's own templates add a
@@ -218,6 +230,11 @@ class Frame(pn.template.Template):
         for name, value in (("app_css", APP_CSS), ("nav", nav), ("home", f"./{PAGES[0].slug}"),
                             ("sidebar_width", SIDEBAR_WIDTH), ("app_favicon", "assets/favicon.svg")):
             self.add_variable(name, value)
+
+    def __repr__(self) -> str:
+        # Panel's templates write out every component of the page in their repr (for a
+        # notebook's display), and do it again for each area added: ~30 ms of every page's build.
+        return f"{type(self).__name__}(header, sidebar, main)"
 
 
 class Page:

@@ -511,13 +511,17 @@ class Lecture:
 
     def view(self):
         shell.describe_sliders_as_shown()
-        deck = pn.template.SlidesTemplate(
+        deck = Deck(
             title="LAE Landscapes — the paper, live", favicon="assets/favicon.svg",
             reveal_theme="white", reveal_config={"hash": True, "controls": True, "progress": True,
                                                  "slideNumber": "c/t", "transition": "none"})
         for slide in self.slides:
             deck.main.append(slide)
         return deck
+
+
+class Deck(shell.IndexedOnce, pn.template.SlidesTemplate):
+    """Panel's reveal.js template, its document's models indexed once (``shell.IndexedOnce``)."""
 
 
 def create():
