@@ -47,7 +47,7 @@ import time
 from dataclasses import dataclass
 
 from benchmarks import browser
-from tests.support import SHOWN_FIRST_JS, AppServer, chromium_launch_kwargs
+from tests.support import EVERY_SLIDE_BUILT_JS, SHOWN_FIRST_JS, AppServer, chromium_launch_kwargs
 
 #: the pages with controls of their own; the lecture deck shows the other pages' compact views
 #: (the same controls and code), so it is measured for its cold load only
@@ -844,11 +844,8 @@ def _special(page, name, kind, recs, attempts) -> dict:
 #: JavaScript: every slide of the deck holds its page (the deck opens before them: a slide still
 #: to come holds a spinner, css class ``slide-to-come``, in its page's place). The slides are
 #: read, not the document's ``all_models``, which keeps a removed model for a while (~30 s).
-DECK_SETTLED_JS = """() => !!(window.Bokeh && Bokeh.documents.length) && Bokeh.documents[0].roots()
-    .filter((m) => (m.css_classes ?? []).includes('lecture-slide'))
-    .every((m) => !m.children.some((c) => (c.css_classes ?? []).includes('slide-to-come')))"""
 #: per page, what its cold load waits for after its first plots (``settled_ms``)
-SETTLED = {"lecture": DECK_SETTLED_JS}
+SETTLED = {"lecture": EVERY_SLIDE_BUILT_JS}
 
 
 def cold_loads(chromium, base: str, pages, n) -> dict:

@@ -146,6 +146,20 @@ const shownFirst = (models) => {
 """
 
 
+#: JavaScript: the deck's slides whose page has arrived, as in ``#/slide-N`` (the deck opens
+#: before its slides' pages, and a slide still to come holds a spinner, css class
+#: ``slide-to-come``, in its page's place); [] before BokehJS has drawn the deck
+BUILT_SLIDES_JS = """() => !window.Bokeh ? [] : [...document.querySelectorAll('.reveal .slides > section')].flatMap((section, i) => {
+    const el = section.querySelector('.lecture-slide');
+    const view = [...Bokeh.index.all_views()].find((v) => v.el === el);
+    const waiting = view == null || view.model.children.some((c) => (c.css_classes ?? []).includes('slide-to-come'));
+    return i > 0 && !waiting ? [i] : [];
+})"""
+#: JavaScript: whether every slide of the deck holds its page
+EVERY_SLIDE_BUILT_JS = f"""() => !!(window.Reveal && Reveal.isReady())
+    && ({BUILT_SLIDES_JS})().length === Reveal.getTotalSlides() - 1"""
+
+
 SUPERSCRIPT_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 
 

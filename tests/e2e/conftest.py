@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support import AppServer, chromium_launch_kwargs
+from tests.support import EVERY_SLIDE_BUILT_JS, AppServer, chromium_launch_kwargs
 
 VIEWPORT = {"width": 1400, "height": 1100}
 #: how the Landscape page's sum-loss summary begins below λ = x² and above it (x = 1 by default)
@@ -189,6 +189,10 @@ class AppPage:
 
     def wait_until(self, condition, timeout: float = 15.0):
         return wait_until(condition, self.page, timeout)
+
+    def wait_for_every_slide(self, timeout: float = 30.0) -> None:
+        """The deck: wait until every slide's page has arrived (the deck opens before them)."""
+        self.wait_until(lambda: self.page.evaluate(EVERY_SLIDE_BUILT_JS), timeout=timeout)
 
     def assert_clean(self) -> None:
         """No console error, page error, failed request or dialog so far, and nothing fetched

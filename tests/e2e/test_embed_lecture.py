@@ -17,6 +17,7 @@ from app.pages import PAGES as PAGES_REGISTRY
 from app.shell import EMBED_SIZE
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_smoke import DRAWN_CANVASES
+from tests.support import BUILT_SLIDES_JS
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -142,22 +143,6 @@ def current_slide(page) -> int:
     return page.evaluate("() => Reveal.getIndices().h")
 
 
-#: JavaScript: the slides whose page has arrived (as in ``#/slide-N``): a slide still to come
-#: holds a spinner (css class ``slide-to-come``) in its page's place
-BUILT_SLIDES_JS = """() => [...document.querySelectorAll('.reveal .slides > section')].flatMap((section, i) => {
-    const el = section.querySelector('.lecture-slide');
-    const view = [...Bokeh.index.all_views()].find((v) => v.el === el);
-    const waiting = view == null || view.model.children.some((c) => (c.css_classes ?? []).includes('slide-to-come'));
-    return i > 0 && !waiting ? [i] : [];
-})"""
-
-
-def wait_for_every_slide(page) -> None:
-    """Wait until every slide's page has arrived (the deck opens before them)."""
-    total = page.evaluate("() => Reveal.getTotalSlides()")
-    wait_until(lambda: page.evaluate(BUILT_SLIDES_JS) == list(range(1, total)), page, timeout=30)
-
-
 def test_lecture_deck_navigates_with_arrow_keys_and_keeps_the_slide_in_the_url(app):
     app.open("/lecture")
     page = app.page
@@ -226,7 +211,7 @@ def test_the_deck_opens_before_its_pages_and_builds_the_linked_slide_first(app):
     built = page.wait_for_function(f"() => {{ const b = ({BUILT_SLIDES_JS})(); return b.length ? b : null; }}",
                                    polling="raf", timeout=30_000).json_value()
     assert built == [6], f"slides {built} arrived first, not the slide the link opens"
-    wait_for_every_slide(page)
+    app.wait_for_every_slide()
     solvers = 4
     assert "Solvers" in page.locator(f"#slide-{solvers} .slide-title").inner_text()
     player = """() => { const v = [...Bokeh.index.all_views()].find((v) => v.model.type.endsWith('.Player'));
@@ -272,7 +257,7 @@ def open_deck(app, slide: int = 0):
     page = app.page
     wait_until(lambda: page.evaluate("() => !!(window.Reveal && Reveal.isReady())"), page)
     wait_until(lambda: current_slide(page) == slide, page)
-    wait_for_every_slide(page)
+    app.wait_for_every_slide()
     app.wait_for_document()
     return page
 
@@ -382,7 +367,7 @@ def test_a_reload_keeps_each_slides_sliders(app):
     app.wait_for_document()
     wait_until(lambda: page.evaluate("() => !!(window.Reveal && Reveal.isReady())"), page)
     assert current_slide(page) == 3
-    wait_for_every_slide(page)
+    app.wait_for_every_slide()
     assert lam_on_slide(page, 2) == pytest.approx(0.53)
     assert lam_on_slide(page, 3) == pytest.approx(1.5), "another slide took slide 2's λ"
     app.assert_clean()

@@ -18,7 +18,6 @@ import re
 import pytest
 
 from app.server import ROUTES
-from tests.e2e.test_embed_lecture import wait_for_every_slide
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -68,7 +67,7 @@ def read_sliders(app) -> list[dict]:
 def test_every_slider_reads_out_the_value_it_shows(app, route):
     app.open(route)
     if route == "/lecture":  # the deck opens before its slides' pages: every slider, not the first ones
-        wait_for_every_slide(app.page)
+        app.wait_for_every_slide()
     sliders = read_sliders(app)
     assert sliders, f"no slider on {route}"
 
