@@ -750,6 +750,11 @@ def tied_loss(kind, w1, w2, x, y, lam, alpha=2.0):
     kind = v.kind(kind)
     w1, w2 = _weights(w1, w2)
     x, y, lam, alpha = v.real("x", x), v.real("y", y), v.lam(lam), _alpha(alpha)
+    return _tied_loss(kind, w1, w2, x, y, lam, alpha)
+
+
+def _tied_loss(kind, w1, w2, x, y, lam, alpha=2.0):
+    """``tied_loss`` on arguments already checked."""
     a, b = w1 * w1, w2 * w2
     out = x * x * (1 - a) ** 2 + y * y * (1 - b) ** 2 + a * b * (x * x + y * y)
     if kind == "product" and lam:
@@ -792,6 +797,11 @@ def tied_hessian(kind, w1, w2, x, y, lam):
     kind = v.kind(kind)
     w1, w2 = np.broadcast_arrays(*_weights(w1, w2))
     x, y, lam = v.real("x", x), v.real("y", y), v.lam(lam)
+    return _tied_hessian(kind, w1, w2, x, y, lam)
+
+
+def _tied_hessian(kind, w1, w2, x, y, lam):
+    """``tied_hessian`` on arguments already checked (w1 and w2 of one shape)."""
     fa, fb, faa, fab, fbb = _tied_derivatives(kind, w1, w2, x, y, lam)
     h11 = 2 * fa + 4 * w1 * w1 * faa
     h22 = 2 * fb + 4 * w2 * w2 * fbb
@@ -816,10 +826,10 @@ def tied_critical_sets(kind, x, y, lam):
     x, y, lam = v.real("x", x), v.real("y", y), v.lam(lam)
 
     def f(a, b):
-        return tied_loss(kind, a, b, x, y, lam)
+        return _tied_loss(kind, a, b, x, y, lam)
 
     def hess(a, b):
-        return tied_hessian(kind, a, b, x, y, lam)
+        return _tied_hessian(kind, a, b, x, y, lam)
 
     def level(z):
         if z == 0.0:
@@ -838,13 +848,19 @@ def tied_critical_sets(kind, x, y, lam):
         circle = np.sqrt(ax) * np.column_stack([np.cos(theta), np.sin(theta)])
         out.append(_classify("curve", circle, f, hess, f"circle w₁² + w₂² = {_fmt(ax)}"))
         return out
+    pts = []
     for lev, axis in ((ax, 0), (ay, 1)):
         if lev is None:
             continue
         for sign in (1.0, -1.0):
             pt = [0.0, 0.0]
             pt[axis] = sign * np.sqrt(lev)
-            out.append(_classify("point", [pt], f, hess, f"({_fmt(pt[0])}, {_fmt(pt[1])})"))
+            pts.append(pt)
+    if pts:
+        pts = np.array(pts)
+        eig = np.linalg.eigvalsh(hess(pts[:, 0], pts[:, 1]))  # one call for all of them
+        out += [_classify("point", pt, f, hess, f"({_fmt(pt[0])}, {_fmt(pt[1])})", eig=e[None])
+                for pt, e in zip(pts, eig)]
     return out
 
 
