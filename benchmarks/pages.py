@@ -841,10 +841,8 @@ def _special(page, name, kind, recs, attempts) -> dict:
 
 # --------------------------------------------------------------------------- running
 
-#: JavaScript: every slide of the deck holds its page (the deck opens before them: a slide still
-#: to come holds a spinner, css class ``slide-to-come``, in its page's place). The slides are
-#: read, not the document's ``all_models``, which keeps a removed model for a while (~30 s).
-#: per page, what its cold load waits for after its first plots (``settled_ms``)
+#: per page, what its cold load waits for after its first plots (``settled_ms``): the deck, until
+#: every slide holds its page (the deck opens before them)
 SETTLED = {"lecture": EVERY_SLIDE_BUILT_JS}
 
 

@@ -148,7 +148,8 @@ const shownFirst = (models) => {
 
 #: JavaScript: the deck's slides whose page has arrived, as in ``#/slide-N`` (the deck opens
 #: before its slides' pages, and a slide still to come holds a spinner, css class
-#: ``slide-to-come``, in its page's place); [] before BokehJS has drawn the deck
+#: ``slide-to-come``, in its page's place); [] before BokehJS has drawn the deck. The slides'
+#: views are read, not the document's ``all_models``, which keeps a removed model for ~30 s.
 BUILT_SLIDES_JS = """() => !window.Bokeh ? [] : [...document.querySelectorAll('.reveal .slides > section')].flatMap((section, i) => {
     const el = section.querySelector('.lecture-slide');
     const view = [...Bokeh.index.all_views()].find((v) => v.el === el);
