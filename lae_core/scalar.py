@@ -546,6 +546,17 @@ def _classify(shape, points, loss_fn, hess_fn, label, settle=None, zero_tol=None
                        eigenvalues=eig, label=label)
 
 
+def _classify_points(pts, loss_fn, hess_fn) -> list:
+    """A point CriticalSet for each of ``pts`` (a list of (w₁, w₂)), named by its coordinates,
+    with the Hessians' eigenvalues taken in one call for all of them."""
+    if not len(pts):
+        return []
+    pts = np.asarray(pts, dtype=float)
+    eig = np.linalg.eigvalsh(hess_fn(pts[:, 0], pts[:, 1]))
+    return [_classify("point", pt, loss_fn, hess_fn, f"({_fmt(pt[0])}, {_fmt(pt[1])})", eig=e[None])
+            for pt, e in zip(pts, eig)]
+
+
 def _non_smooth(shape, points, loss, kind_, label):
     """A CriticalSet where the loss has no Hessian: no index or eigenvalues."""
     points = np.atleast_2d(np.asarray(points, dtype=float))
@@ -647,11 +658,8 @@ def _critical_sets(kind, x, y, lam, alpha):
                 out.append(_non_smooth("curve", pts, y * y, out[0].type, name))
 
     if reg == "sum":
-        pts = np.array([[s * t, s * sign * t] for t in _sum_radii(a, x2, lam, alpha) for s in (1.0, -1.0)])
-        if len(pts):
-            eig = np.linalg.eigvalsh(hess(pts[:, 0], pts[:, 1]))  # one call for all of them
-            out += [_classify("point", pt, f, hess, f"({_fmt(pt[0])}, {_fmt(pt[1])})", eig=e[None])
-                    for pt, e in zip(pts, eig)]
+        out += _classify_points([[s * t, s * sign * t] for t in _sum_radii(a, x2, lam, alpha)
+                                 for s in (1.0, -1.0)], f, hess)
         return out
     if reg == "unregularized":
         levels = [y / x] if b != 0.0 else []
@@ -856,12 +864,7 @@ def tied_critical_sets(kind, x, y, lam):
             pt = [0.0, 0.0]
             pt[axis] = sign * np.sqrt(lev)
             pts.append(pt)
-    if pts:
-        pts = np.array(pts)
-        eig = np.linalg.eigvalsh(hess(pts[:, 0], pts[:, 1]))  # one call for all of them
-        out += [_classify("point", pt, f, hess, f"({_fmt(pt[0])}, {_fmt(pt[1])})", eig=e[None])
-                for pt, e in zip(pts, eig)]
-    return out
+    return out + _classify_points(pts, f, hess)
 
 
 # --------------------------------------------------------------------------- weight alignment
